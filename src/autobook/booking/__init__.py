@@ -1,0 +1,1 @@
+"""The booking service: resolve the event type, search slots, book, reconcile."""
