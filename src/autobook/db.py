@@ -1,0 +1,147 @@
+"""Engines, sessions and schema upgrades, for SQLite (embedded default) and PostgreSQL.
+
+`make_engine` is the one place that knows each backend's connection rules:
+- SQLite: the parent directory of the file is created; every connection turns on WAL (readers
+  never block the writer), a busy timeout (several worker processes share the file, and a writer
+  waits for the lock instead of failing) and foreign keys.
+- PostgreSQL: connections are checked before use, so a restarted server costs no failed task.
+
+`upgrade(database_url)` brings the schema to the newest Alembic revision. The CLI and every worker
+call it at start, so it is idempotent and safe when several processes start at once: on
+PostgreSQL the migration runs under a transaction-scoped advisory lock, on SQLite under an
+exclusive lock on a file next to the database. The migrations ship inside the package.
+
+Sessions from `make_session_factory` keep loaded rows usable after a commit
+(`expire_on_commit=False`), because every `autobook.store` function commits its own transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DATABASE_URL = "sqlite:///.autobook/autobook.db"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Any constant 64-bit number works; it only has to be the same in every autobook process.
+POSTGRES_MIGRATION_LOCK_KEY = 0x6175746F626F6F6B  # "autobook"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """The database file of a SQLite URL, or None (another backend, or in memory)."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        # busy_timeout first: switching to WAL needs a lock another process may hold.
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def make_engine(database_url: str, **engine_options: Any) -> Engine:
+    """An engine for `database_url`, with the connection rules of its backend (see above)."""
+    url = make_url(database_url)
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        path = sqlite_file(database_url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        connect_args = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False}
+        engine = create_engine(url, connect_args=connect_args, **engine_options)
+        event.listen(engine, "connect", _configure_sqlite_connection)
+        return engine
+    engine_options.setdefault("pool_pre_ping", True)
+    return create_engine(url, **engine_options)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose rows stay readable after commit; use them as `with sessions() as s:`."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(database_url: str) -> Config:
+    """An Alembic config for the packaged migrations, aimed at `database_url`."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolation treats % specially; URLs may carry %-escapes in passwords.
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+@contextlib.contextmanager
+def _sqlite_migration_lock(path: Path) -> Iterator[None]:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: one process at a time is the user's job
+        yield
+        return
+    lock_path = path.with_name(path.name + ".migrate.lock")
+    with lock_path.open("a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Migrate the database to `revision` (the newest by default); idempotent and race-safe."""
+    config = alembic_config(database_url)
+    engine = make_engine(database_url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as connection:
+                # Held until this transaction ends: a second process waits, then finds the
+                # schema current and does nothing.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"),
+                    {"key": POSTGRES_MIGRATION_LOCK_KEY},
+                )
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+            return
+        path = sqlite_file(database_url)
+        lock = _sqlite_migration_lock(path) if path is not None else contextlib.nullcontext()
+        with lock, engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def current_revision(database_url: str) -> str | None:
+    """The Alembic revision the database is at, or None if it was never migrated."""
+    from alembic.migration import MigrationContext
+
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest revision the packaged migrations know."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config(DEFAULT_DATABASE_URL)).get_current_head()

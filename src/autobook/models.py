@@ -1,0 +1,310 @@
+"""SQLAlchemy tables: booking requests, their booking attempts, their log, the service state.
+
+The database is the truth of the whole worker; the broker only rings the doorbell. These classes
+declare the schema; `autobook.store` is the only code that writes it, one conditional UPDATE per
+state transition (read its docstring for the rules). Alembic migrations under
+`autobook/migrations/` create the same schema, and a test checks that they never drift apart.
+
+Invariants:
+- Every datetime is UTC. Callers give and get timezone-aware UTC datetimes; `UTCDateTime` refuses
+  naive ones. PostgreSQL stores `timestamptz`; SQLite stores naive UTC text, whose fixed-width
+  format sorts in time order, so SQL comparisons such as `lease_expires_at <= :now` stay right.
+- Statuses, actions and attempt states are `StrEnum`s stored as short strings (not native enums),
+  so adding a value needs no type migration.
+- `booking_request.request_id` is unique: it is the source's idempotency key.
+- `request_log` is append-only; the migration adds a trigger that refuses any UPDATE of it.
+- `service_state` holds exactly one row (id 1): the global sending pause of the 401 rule.
+- No column ever holds the Calendly token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+URI_LENGTH = 1024
+REQUEST_ID_LENGTH = 255
+ENUM_LENGTH = 16
+LOG_KIND_LENGTH = 32
+TOKEN_LENGTH = 64
+SERVICE_STATE_ID = 1
+
+
+class RequestStatus(StrEnum):
+    """Where a booking request stands (public names: see DESIGN.md §2)."""
+
+    RECEIVED = "received"
+    SEARCHING = "searching"
+    WAITING = "waiting"
+    BOOKING = "booking"
+    UNKNOWN = "unknown"  # outcome not known yet; being reconciled
+    BOOKED = "booked"
+    NO_SLOT = "no_slot"
+    REJECTED = "rejected"
+    INVALID = "invalid"
+    FAILED = "failed"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_STATUSES
+
+
+TERMINAL_STATUSES: frozenset[RequestStatus] = frozenset(
+    {
+        RequestStatus.BOOKED,
+        RequestStatus.NO_SLOT,
+        RequestStatus.REJECTED,
+        RequestStatus.INVALID,
+        RequestStatus.FAILED,
+    }
+)
+
+
+class NextAction(StrEnum):
+    """What a worker does next with a non-terminal request; `none` once it is terminal."""
+
+    SEARCH = "search"
+    BOOK = "book"
+    RECONCILE = "reconcile"
+    NONE = "none"
+
+
+class AttemptState(StrEnum):
+    """The state of one `POST /invitees` intent.
+
+    intent -> sent -> booked | rejected | unknown | adopted | not_found. `unknown` (and an
+    `intent` or `sent` left by a crash) is settled by reconciliation into `adopted` (the
+    booking exists: it is ours) or `not_found` (provably not made).
+    """
+
+    INTENT = "intent"
+    SENT = "sent"
+    BOOKED = "booked"
+    REJECTED = "rejected"
+    UNKNOWN = "unknown"
+    ADOPTED = "adopted"
+    NOT_FOUND = "not_found"
+
+
+UNSETTLED_ATTEMPT_STATES: frozenset[AttemptState] = frozenset(
+    {AttemptState.INTENT, AttemptState.SENT, AttemptState.UNKNOWN}
+)
+
+
+class LogKind(StrEnum):
+    """Usual kinds of `request_log` entries; the column accepts any short string."""
+
+    RECEIVED = "received"
+    INVALID = "invalid"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    WINDOW_POLLED = "window_polled"
+    SLOT_CHOSEN = "slot_chosen"
+    LOCATION_CHOSEN = "location_chosen"
+    INTENT = "intent"
+    API_OUTCOME = "api_outcome"
+    RECONCILED = "reconciled"
+    WAITING = "waiting"
+    HELD = "held"
+    RESUMED = "resumed"
+    LEASE_LOST = "lease_lost"
+    FINISHED = "finished"
+
+
+def utcnow() -> datetime:
+    """The current instant, timezone-aware UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A datetime that is always aware UTC in Python, whatever the database stores."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: give an aware UTC datetime")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            # SQLite's text format has no offset; naive UTC keeps text order equal to time order.
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+EnumT = TypeVar("EnumT", bound=StrEnum)
+
+
+class StrEnumType(TypeDecorator[EnumT]):
+    """A `StrEnum` stored as its string value in a VARCHAR (no native enum to migrate)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_type: type[EnumT], length: int = ENUM_LENGTH) -> None:
+        super().__init__(length)
+        self.enum_type = enum_type
+
+    def process_bind_param(self, value: EnumT | str | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        return self.enum_type(value).value  # refuses values the enum does not know
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> EnumT | None:
+        return None if value is None else self.enum_type(value)
+
+
+# JSONB on PostgreSQL (indexable, compact), JSON text elsewhere; Python None is SQL NULL.
+JsonDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base; the naming convention gives every constraint a stable name."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class BookingRequestRow(Base):
+    """One booking request, from intake to its terminal outcome, with its lease and fence."""
+
+    __tablename__ = "booking_request"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH), unique=True)
+    status: Mapped[RequestStatus] = mapped_column(StrEnumType(RequestStatus), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    # The request exactly as received (personal data is allowed here; the token never is).
+    payload: Mapped[Any] = mapped_column(JsonDocument, nullable=True)
+    event_type_uri: Mapped[str | None] = mapped_column(String(URI_LENGTH))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # POST /invitees intents made
+
+    # Scheduling: what to do next and when. The dispatcher scans next_action_at; terminal rows
+    # have it NULL, so they never enter that index range.
+    next_action: Mapped[NextAction] = mapped_column(StrEnumType(NextAction))
+    next_action_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # The claim: a lease held by one worker, and a fence bumped by every claim.
+    lease_owner: Mapped[str | None] = mapped_column(String(REQUEST_ID_LENGTH))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fence: Mapped[int] = mapped_column(Integer, default=0)
+
+    excluded_slots: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    correlation_token: Mapped[str | None] = mapped_column(String(TOKEN_LENGTH))
+
+    # The outcome, as Calendly reports it.
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    event_uri: Mapped[str | None] = mapped_column(String(URI_LENGTH))
+    invitee_uri: Mapped[str | None] = mapped_column(String(URI_LENGTH))
+    cancel_url: Mapped[str | None] = mapped_column(String(URI_LENGTH))
+    reschedule_url: Mapped[str | None] = mapped_column(String(URI_LENGTH))
+    location: Mapped[dict[str, Any] | None] = mapped_column(JsonDocument)
+    host_uri: Mapped[str | None] = mapped_column(String(URI_LENGTH))
+    host_name: Mapped[str | None] = mapped_column(String(REQUEST_ID_LENGTH))
+    host_email: Mapped[str | None] = mapped_column(String(REQUEST_ID_LENGTH))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    attempt_rows: Mapped[list[BookingAttemptRow]] = relationship(
+        back_populates="request", order_by="BookingAttemptRow.id", viewonly=True
+    )
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status.is_terminal
+
+    def __repr__(self) -> str:
+        return (
+            f"BookingRequestRow(id={self.id!r}, request_id={self.request_id!r}, "
+            f"status={self.status!s}, fence={self.fence!r})"
+        )
+
+
+class BookingAttemptRow(Base):
+    """One `POST /invitees` intent, committed before the call, settled after it."""
+
+    __tablename__ = "booking_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(
+        ForeignKey("booking_request.id", ondelete="CASCADE"), index=True
+    )
+    fence: Mapped[int] = mapped_column(Integer)  # the claim that made this attempt
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    correlation_token: Mapped[str] = mapped_column(String(TOKEN_LENGTH))
+    state: Mapped[AttemptState] = mapped_column(StrEnumType(AttemptState))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    request: Mapped[BookingRequestRow] = relationship(back_populates="attempt_rows")
+
+    @property
+    def is_settled(self) -> bool:
+        return self.state not in UNSETTLED_ATTEMPT_STATES
+
+
+class RequestLogRow(Base):
+    """One entry of a request's append-only history: what happened, and why."""
+
+    __tablename__ = "request_log"
+    __table_args__ = (Index("ix_request_log_request_pk_id", "request_pk", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_pk: Mapped[int] = mapped_column(ForeignKey("booking_request.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(LOG_KIND_LENGTH))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[Any] = mapped_column(JsonDocument, nullable=True)
+
+
+class ServiceStateRow(Base):
+    """The single row of worker-wide state: the sending pause of the 401 rule."""
+
+    __tablename__ = "service_state"
+    __table_args__ = (CheckConstraint(f"id = {SERVICE_STATE_ID}", name="singleton"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sending_paused_reason: Mapped[str | None] = mapped_column(Text)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_token_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
