@@ -1,0 +1,128 @@
+"""The booking service: one claimed request, moved one step at a time, every step recorded.
+
+A task hands the service a request's primary key. The service claims the request in the database
+(a lease and a fencing number), then runs its next action until the request is released:
+
+    search ──> book ──> booked
+      │  ▲       ├── already_filled ──> search without that slot (bounded)
+      │  │       ├── outcome unknown ──> reconcile ──> adopt (booked) | re-search after two looks
+      │  └───────┴── not sent / 429 ──> search again later
+      └── nothing matches ──> waiting (re-poll later) | no_slot
+
+Invariants:
+- Every write after the claim is fenced: a worker that lost its lease can change nothing.
+- An intent row is committed before each `POST /invitees`; an ambiguous failure is reconciled
+  against Calendly before anything is sent again.
+- Every non-terminal release sets a next action and a time for it, so nothing sits forever.
+- The service knows nothing of Celery; exceptions never escape `run` (a bad request is recorded,
+  an unexpected error is recorded and retried later, then `failed`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from autobook import store
+from autobook.booking.availability import AvailabilitySnapshots
+from autobook.booking.resolve import EventTypeResolver
+from autobook.calendly.client import CalendlyClient
+from autobook.config import Settings
+from autobook.models import NextAction, RequestStatus
+
+log = logging.getLogger(__name__)
+
+MAX_UNEXPECTED_ERRORS = 5
+UNEXPECTED_ERROR_BACKOFF = timedelta(seconds=30)
+
+
+class LeaseLost(Exception):
+    """A fenced write did not apply: another worker owns this request now."""
+
+
+@dataclass
+class Job:
+    """What one claim knows while it runs; persisted state lives in the row."""
+
+    claim: store.Claim
+    request_pk: int
+    request_id: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class BookingContext:
+    """The long-lived parts a worker process builds once (see `autobook.runtime`)."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    client: CalendlyClient
+    resolver: EventTypeResolver
+    snapshots: AvailabilitySnapshots
+    clock: Callable[[], datetime]
+    worker_id: str
+
+
+class BookingService:
+    def __init__(self, context: BookingContext) -> None:
+        self.ctx = context
+
+    # -- claim lifecycle -------------------------------------------------------------------
+
+    def run(self, request_pk: int) -> None:
+        """Claim the request and run its next actions; never raises for a request's sake."""
+        from autobook.booking.steps import Steps
+
+        now = self.ctx.clock()
+        with self.ctx.sessions.begin() as session:
+            claim = store.claim(
+                session,
+                request_pk,
+                worker=self.ctx.worker_id,
+                lease=timedelta(seconds=self.ctx.settings.lease_seconds),
+                now=now,
+            )
+            if claim is None:
+                return
+            row = store.get(session, request_pk)
+            job = Job(claim=claim, request_pk=request_pk, request_id=row.request_id)
+        try:
+            Steps(self.ctx, job).run()
+        except LeaseLost:
+            log.warning("request %s: lease lost, another worker continues", job.request_id)
+        except Exception as exc:  # noqa: BLE001 - one request's failure must not kill a worker
+            log.exception("request %s: unexpected error", job.request_id)
+            self._unexpected(job, exc)
+
+    def _unexpected(self, job: Job, exc: Exception) -> None:
+        now = self.ctx.clock()
+        reason = f"internal error: {type(exc).__name__}: {str(exc)[:300]}"
+        with self.ctx.sessions.begin() as session:
+            row = store.get(session, job.request_pk)
+            errors = int((row.extra or {}).get("unexpected_errors", 0)) + 1
+            extra = {**(row.extra or {}), "unexpected_errors": errors}
+            store.log(session, job.request_pk, "error", reason)
+            if errors >= MAX_UNEXPECTED_ERRORS:
+                store.release(
+                    session,
+                    job.claim,
+                    status=RequestStatus.FAILED,
+                    next_action=NextAction.NONE,
+                    next_action_at=None,
+                    reason=f"gave up after {errors} internal errors; last: {reason}",
+                    extra=extra,
+                )
+            else:
+                store.release(
+                    session,
+                    job.claim,
+                    status=row.status,
+                    next_action=row.next_action,
+                    next_action_at=now + UNEXPECTED_ERROR_BACKOFF * errors,
+                    reason=reason,
+                    extra=extra,
+                )

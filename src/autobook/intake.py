@@ -1,0 +1,117 @@
+"""Intake: validate, record, then ring the broker's doorbell.
+
+A request is recorded before anything else happens to it, valid or not: the database row is the
+promise that nothing is lost. A valid request is `received`, with its next action due now (or at
+`start_after`); an invalid one is `invalid`, with a reason per field, and never reaches Calendly.
+The `request_id` is the idempotency key: submitting it again returns the existing record and
+changes nothing. The task message is sent after the commit and only as a doorbell: if the broker
+is down the dispatcher sends it later, when the request is due.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from autobook import store
+from autobook.errors import InvalidRequest
+from autobook.models import NextAction, RequestStatus
+from autobook.requests import parse_request, request_id_of
+
+log = logging.getLogger(__name__)
+
+MALFORMED_PREFIX = "malformed-"
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    request_id: str
+    status: str
+    reason: str | None
+    created: bool
+    request_pk: int
+    due_now: bool
+
+
+def synthetic_request_id(raw: object) -> str:
+    """A stable id for a message that carries none, so the same garbage is recorded once."""
+    try:
+        text = json.dumps(raw, sort_keys=True, default=repr)
+    except (TypeError, ValueError):
+        text = repr(raw)
+    return MALFORMED_PREFIX + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def record(session: Session, raw: object, *, now: datetime) -> SubmitResult:
+    """Validate one raw request and record it; idempotent by request_id."""
+    try:
+        request = parse_request(raw)
+    except InvalidRequest as exc:
+        request_id = request_id_of(raw) or synthetic_request_id(raw)
+        row, created = store.intake(
+            session,
+            request_id=request_id,
+            payload=raw if isinstance(raw, dict) else {"malformed": repr(raw)[:2000]},
+            status=RequestStatus.INVALID,
+            reason=exc.message,
+            now=now,
+        )
+        if created:
+            store.log(session, row.id, "invalid", exc.message, now=now)
+    else:
+        due_at = max(request.start_after, now) if request.start_after else now
+        row, created = store.intake(
+            session,
+            request_id=request.request_id,
+            payload=raw,
+            status=RequestStatus.RECEIVED,
+            next_action=NextAction.SEARCH,
+            next_action_at=due_at,
+            now=now,
+        )
+        if created:
+            message = "received"
+            if request.start_after and request.start_after > now:
+                message = f"received; follow-up held until {request.start_after.isoformat()}"
+            store.log(session, row.id, "received", message, now=now)
+    due_now = (
+        created
+        and row.status == RequestStatus.RECEIVED
+        and row.next_action_at is not None
+        and row.next_action_at <= now
+    )
+    return SubmitResult(
+        request_id=row.request_id,
+        status=str(row.status),
+        reason=row.reason,
+        created=created,
+        request_pk=row.id,
+        due_now=due_now,
+    )
+
+
+def submit_many(
+    sessions: sessionmaker[Session],
+    raw_items: Iterable[object],
+    *,
+    now: Callable[[], datetime],
+    ring: Callable[[str], None],
+) -> list[SubmitResult]:
+    """Record each item in its own transaction, then ring the doorbell for those due now."""
+    results: list[SubmitResult] = []
+    for raw in raw_items:
+        with sessions.begin() as session:
+            result = record(session, raw, now=now())
+        results.append(result)
+        if result.due_now:
+            try:
+                ring(result.request_id)
+            except Exception:  # noqa: BLE001 - the dispatcher sends it later; the row is safe
+                log.warning("broker unavailable; %s will be sent by the dispatcher", result.request_id)
+    return results

@@ -1,0 +1,84 @@
+"""The composition root: builds, once per process, what the booking service needs.
+
+Celery's prefork pool forks worker processes; sockets and database connections must not cross a
+fork, so the runtime is built lazily, in the process that uses it, and rebuilt if the pid changes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from autobook import db
+from autobook.booking.availability import AvailabilitySnapshots
+from autobook.booking.resolve import EventTypeResolver
+from autobook.booking.service import BookingContext, BookingService
+from autobook.calendly.budget import InMemoryBudget, RateBudget, RedisBudget
+from autobook.calendly.client import CalendlyClient, build_http_client
+from autobook.config import Settings, get_settings
+from autobook.errors import AutobookError
+
+
+class MissingToken(AutobookError):
+    """AUTOBOOK_CALENDLY_TOKEN is not set: the worker cannot call Calendly."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    service: BookingService
+    client: CalendlyClient
+
+
+def build_budget(settings: Settings) -> RateBudget:
+    if settings.redis_url:
+        import redis
+
+        return RedisBudget(redis.Redis.from_url(settings.redis_url), plan=settings.plan)
+    return InMemoryBudget(plan=settings.plan)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    if settings.calendly_token is None:
+        raise MissingToken
+    sessions = db.make_session_factory(db.make_engine(settings.database_url))
+    http = build_http_client(
+        settings.calendly_url,
+        settings.calendly_token.get_secret_value(),
+        connect_timeout=settings.http_connect_timeout_seconds,
+        read_timeout=settings.http_read_timeout_seconds,
+    )
+    client = CalendlyClient(http, budget=build_budget(settings))
+    context = BookingContext(
+        settings=settings,
+        sessions=sessions,
+        client=client,
+        resolver=EventTypeResolver(client, ttl_seconds=settings.event_type_cache_seconds),
+        snapshots=AvailabilitySnapshots(client, ttl_seconds=settings.availability_cache_seconds),
+        clock=utc_now,
+        worker_id=f"{socket.gethostname()}:{os.getpid()}",
+    )
+    return Runtime(settings, sessions, BookingService(context), client)
+
+
+_lock = threading.Lock()
+_runtime: tuple[int, Runtime] | None = None
+
+
+def current() -> Runtime:
+    """This process's runtime, built on first use after any fork."""
+    global _runtime
+    with _lock:
+        if _runtime is None or _runtime[0] != os.getpid():
+            _runtime = (os.getpid(), build_runtime(get_settings()))
+        return _runtime[1]
