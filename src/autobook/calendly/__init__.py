@@ -8,8 +8,7 @@ Typical use::
     for event_type in client.iter_event_types(organization=org_uri): ...
 
 Errors are those of `autobook.errors` (see `classify.py` for the table); `ReadFailed` (a failed GET,
-safe to retry) and `UnexpectedResponse` / `PaginationError` refine them. `RedisBudget` lives in
-`autobook.calendly.budget_redis` so that importing the client does not need Redis.
+safe to retry) and `UnexpectedResponse` / `PaginationError` refine them.
 """
 
 from .budget import (
@@ -24,6 +23,7 @@ from .budget import (
     InMemoryBudget,
     PlanLimits,
     RateBudget,
+    RedisBudget,
 )
 from .classify import PaginationError, ReadFailed, UnexpectedResponse
 from .client import CalendlyClient, format_utc
@@ -78,6 +78,7 @@ __all__ = [
     "RateBudget",
     "RateLimitInfo",
     "ReadFailed",
+    "RedisBudget",
     "RetryPolicy",
     "ScheduledEvent",
     "UnexpectedResponse",

@@ -1,10 +1,10 @@
 """The rate budget shared by every worker process, in Redis.
 
-Same arithmetic as `InMemoryBudget` (see `budget.py`): one sliding-window log per (user, window) in
-a sorted set of grant times, plus penalty keys set after a 429. `acquire` is one Lua script, so
-checking every window and recording the grant is atomic across processes: two workers can never both
-take the last slot. The script reads the clock with Redis `TIME`, so all workers share one clock
-whatever their hosts' drift.
+Same rules as `InMemoryBudget` (see `budget.py`), same arithmetic (`limits.py`): one sliding-window
+log per (user, window) in a sorted set of grant times, plus penalty keys set after a 429. `acquire`
+is one Lua script, so checking every window and recording the grant is atomic across processes: two
+workers can never both take the last slot. The script reads the clock with Redis `TIME`, so all
+workers share one clock whatever their hosts' drift.
 
 Keys, all under `prefix` and with the user in a hash tag (one Redis Cluster slot per user):
 `{prefix}:{<user>}:log:<window>` (ZSET, member = grant id, score = grant time in ms; expires after
@@ -21,16 +21,23 @@ from collections.abc import Mapping
 
 import redis
 
-from .budget import (
+from autobook.errors import RequestNotSent
+
+from .limits import (
     STANDARD,
-    BudgetUnavailable,
     CallKind,
     PlanLimits,
     penalties_checked,
     penalty_scopes,
     plan_of,
+    resolve_plan,
     windows_for,
 )
+
+
+class BudgetUnavailable(RequestNotSent):
+    """The shared rate budget could not be reached, so nothing was sent; retry with backoff."""
+
 
 DEFAULT_KEY_PREFIX = "autobook:budget"
 MILLISECONDS_PER_SECOND = 1000.0
@@ -97,12 +104,12 @@ class RedisBudget:
         self,
         client: redis.Redis,
         *,
-        limits: PlanLimits = STANDARD,
+        plan: PlanLimits | str = STANDARD,
         per_user: Mapping[str, PlanLimits] | None = None,
         prefix: str = DEFAULT_KEY_PREFIX,
     ) -> None:
         self._redis = client
-        self._limits = limits
+        self._plan = resolve_plan(plan)
         self._per_user = dict(per_user or {})
         self._prefix = prefix
         self._acquire_script = client.register_script(_ACQUIRE_LUA)
@@ -113,7 +120,7 @@ class RedisBudget:
 
     def acquire(self, user_key: str, kind: CallKind, *, priority: bool = False) -> float:
         windows = windows_for(
-            plan_of(user_key, self._limits, self._per_user), kind, priority=priority
+            plan_of(user_key, self._plan, self._per_user), kind, priority=priority
         )
         penalties = [self._key(user_key, f"penalty:{s}") for s in penalties_checked(kind)]
         keys = penalties + [self._key(user_key, f"log:{w.name}") for w in windows]

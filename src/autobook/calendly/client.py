@@ -251,9 +251,7 @@ class CalendlyClient:
     def _get_resource(self, path: str, model: type[ModelT]) -> ModelT:
         return self._call("GET", path, lambda body: model.model_validate(self._resource_of(body)))
 
-    def _paginate(
-        self, path: str, params: Query, model: type[ModelT]
-    ) -> Iterator[ModelT]:
+    def _paginate(self, path: str, params: Query, model: type[ModelT]) -> Iterator[ModelT]:
         query = {key: value for key, value in params.items() if value is not None}
         seen_tokens: set[str] = set()
         for _ in range(MAX_PAGES):
