@@ -176,7 +176,7 @@ PATCHES: Final[tuple[SchemaPatch, ...]] = (
     SchemaPatch(
         "unauthenticated-scalar-enum",
         "2023",
-        "`enum` written as a scalar string (invalid schema; substring semantics in validators).",
+        "`enum` written as a scalar string: invalid, and validators read it char by char.",
         (
             Edit(
                 f"{_error_schema_2023('UNAUTHENTICATED')}/message",
