@@ -83,6 +83,10 @@ def _check_page_size(count: int) -> int:
     return count
 
 
+class _MalformedBody(ValueError):
+    """A 2xx body that is JSON but not the envelope the endpoint documents."""
+
+
 def _validation_summary(exc: pydantic.ValidationError) -> str:
     # Locations and messages only: the input values may hold emails or phone numbers.
     problems = [
@@ -270,20 +274,20 @@ class CalendlyClient:
         items = tuple(model.model_validate(item) for item in self._collection_of(body))
         raw_pagination = body.get("pagination")
         if not isinstance(raw_pagination, dict):
-            raise ValueError("the collection has no pagination object")
+            raise _MalformedBody("the collection has no pagination object")
         return Page(collection=items, pagination=Pagination.model_validate(raw_pagination))
 
     @staticmethod
     def _resource_of(body: dict[str, Any]) -> object:
         if "resource" not in body:
-            raise ValueError("the body has no resource")
+            raise _MalformedBody("the body has no resource")
         return body["resource"]
 
     @staticmethod
     def _collection_of(body: dict[str, Any]) -> list[Any]:
         collection = body.get("collection")
         if not isinstance(collection, list):
-            raise ValueError("the body has no collection")
+            raise _MalformedBody("the body has no collection")
         return collection
 
     def _call(
@@ -324,18 +328,21 @@ class CalendlyClient:
             if isinstance(error, RateLimited) and self._budget is not None:
                 self._budget.penalize(self._budget_key, error.retry_after, kind=kind)
             raise error
+        # `from None` below: a ValidationError quotes the input, which may hold personal data.
         try:
             body = response.json()
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError
+            problem = "the body is not JSON"
+            raise self._redactor.scrub(classify_unreadable_success(response, problem)) from None
+        try:
             if not isinstance(body, dict):
-                raise ValueError("the body is not a JSON object")
+                raise _MalformedBody("the body is not a JSON object")
             return parse(body)
-        # `from None`: a ValidationError's text quotes the input, which may hold personal data.
         except pydantic.ValidationError as exc:
             problem = f"the body does not match the schema ({_validation_summary(exc)})"
             raise self._redactor.scrub(classify_unreadable_success(response, problem)) from None
-        except ValueError as exc:  # includes json.JSONDecodeError
-            problem = str(exc) if "body" in str(exc) else "the body is not JSON"
-            raise self._redactor.scrub(classify_unreadable_success(response, problem)) from None
+        except _MalformedBody as exc:
+            raise self._redactor.scrub(classify_unreadable_success(response, str(exc))) from None
 
     def _wait_for_budget(self, kind: CallKind, route: str) -> None:
         if self._budget is None:

@@ -17,6 +17,7 @@ testing mode): tests never sleep through a real backoff.
 from __future__ import annotations
 
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -59,6 +60,13 @@ def is_retryable(method: str, exc: BaseException, policy: RetryPolicy) -> bool:
     return isinstance(exc, RequestNotSent)
 
 
+def backoff_seconds(attempt_number: int, policy: RetryPolicy) -> float:
+    """Exponential from `initial_wait_seconds`, plus up to one initial wait of jitter, capped."""
+    exponential = policy.initial_wait_seconds * 2.0 ** min(attempt_number - 1, 30)
+    jitter = random.uniform(0, policy.initial_wait_seconds)
+    return min(exponential + jitter, policy.max_wait_seconds)
+
+
 def _describe(state: tenacity.RetryCallState) -> tuple[str, str]:
     exc = state.outcome.exception() if state.outcome else None
     status = getattr(exc, "status", None)
@@ -69,16 +77,14 @@ def build_retrying(
     method: str, route: str, policy: RetryPolicy, sleep: Callable[[float], None]
 ) -> tenacity.Retrying:
     """A tenacity controller for one call; it re-raises the last error when it gives up."""
-    backoff = tenacity.wait_exponential_jitter(
-        initial=policy.initial_wait_seconds,
-        max=policy.max_wait_seconds,
-        jitter=policy.initial_wait_seconds,
-    )
 
     def wait(state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
-        base = exc.retry_after if isinstance(exc, RateLimited) else backoff(state)
-        return float(base) * policy.wait_multiplier
+        if isinstance(exc, RateLimited):
+            base = float(exc.retry_after)
+        else:
+            base = backoff_seconds(state.attempt_number, policy)
+        return base * policy.wait_multiplier
 
     def log_retry(state: tenacity.RetryCallState) -> None:
         name, status = _describe(state)
