@@ -126,9 +126,10 @@ class Settings(BaseSettings):
     @classmethod
     def _derive_database_from_data_dir(cls, data: Any) -> Any:
         # The database follows data_dir unless given, so one variable moves all local state.
-        if isinstance(data, dict) and not data.get("database_url") and data.get("data_dir"):
+        # An empty AUTOBOOK_DATABASE_URL means "the default", like every other empty variable.
+        if isinstance(data, dict) and not data.get("database_url"):
             data = dict(data)
-            data_dir = Path(str(data["data_dir"]))
+            data_dir = Path(str(data.get("data_dir") or DEFAULT_DATA_DIR))
             data["database_url"] = f"sqlite:///{data_dir.as_posix()}/{DATABASE_FILE_NAME}"
         return data
 

@@ -93,6 +93,18 @@ MAX_DOMAIN_EDITS = 1
 MIN_POPULAR_LABEL_CHARS = 5  # below this (aol, msn, me) every neighbour is a false alarm
 
 TIMEZONE_EXAMPLE = "America/New_York"
+CANONICAL_TIMEZONE_AREAS = (
+    "Africa/",
+    "America/",
+    "Antarctica/",
+    "Arctic/",
+    "Asia/",
+    "Atlantic/",
+    "Australia/",
+    "Europe/",
+    "Indian/",
+    "Pacific/",
+)
 ABBREVIATION_TIMEZONES = {
     "EST": "America/New_York",
     "EDT": "America/New_York",
@@ -196,6 +208,12 @@ def _timezone_names_by_folded_case() -> dict[str, str]:
     return {name.casefold(): name for name in _timezone_names()}
 
 
+@lru_cache(maxsize=1)
+def _canonical_timezone_names() -> list[str]:
+    # Suggest current names (America/New_York), not the legacy links (US/Eastern).
+    return sorted(name for name in _timezone_names() if name.startswith(CANONICAL_TIMEZONE_AREAS))
+
+
 def check_timezone(value: str) -> str:
     """An IANA timezone name known to zoneinfo, or ValueError with a hint.
 
@@ -221,7 +239,7 @@ def check_timezone(value: str) -> str:
         return text
     same_but_case = _timezone_names_by_folded_case().get(text.casefold())
     close = [same_but_case] if same_but_case else []
-    close = close or difflib.get_close_matches(text, sorted(_timezone_names()), n=1, cutoff=0.8)
+    close = close or difflib.get_close_matches(text, _canonical_timezone_names(), n=1, cutoff=0.8)
     hint = f"did you mean {close[0]}?" if close else f"use an IANA name such as {TIMEZONE_EXAMPLE}"
     raise ValueError(f"{text!r} is not a known IANA timezone: {hint}")
 

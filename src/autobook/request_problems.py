@@ -26,6 +26,7 @@ SUBPROBLEMS_ERROR_TYPE = "autobook_subproblems"
 ROOT_FIELD = "request"
 _INDEX = re.compile(r"\[\d+\]")
 _QUOTED = re.compile(r"'([^']*)'")
+_KEY_TYPO_CUTOFF = 0.8  # "event_guest" and "timezon" pass; "utm_id" is not taken for "utm_medium"
 
 _MESSAGES_BY_TYPE = {
     "string_type": "must be a string",
@@ -81,7 +82,7 @@ def _path_of(loc: tuple[int | str, ...], tagged_unions: Mapping[str, Collection[
 def _unknown_key(path: str, fields_at: Callable[[str], Collection[str]]) -> str:
     parent, _, key = path.rpartition(".")
     known = sorted(fields_at(_INDEX.sub("", parent)))
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=_KEY_TYPO_CUTOFF)
     hint = f"did you mean {close[0]}?" if close else f"known fields here: {', '.join(known)}"
     return f"is not a known field: remove it or fix the spelling ({hint})"
 

@@ -174,8 +174,8 @@ class EventTypeSelector(_Strict):
     @model_validator(mode="after")
     def _one_key(self) -> Self:
         if (self.name is None) == (self.slug is None):
-            which = "both" if self.name else "neither"
-            raise subproblems([("", f"has {which} name and slug: give exactly one of them")])
+            which = "both name and slug" if self.name else "neither name nor slug"
+            raise subproblems([("", f"has {which}: give exactly one of them")])
         return self
 
 
