@@ -1,0 +1,106 @@
+"""Everything one running sandbox holds, and the per-request view of it handlers get.
+
+:class:`SandboxState` owns the seed, the :class:`Store`, availability, rate limits,
+faults, request statistics and the lock that serializes every change of bookings.
+:meth:`SandboxState.reset` puts all of it back to the seed. :class:`Call` is what a
+handler receives: the request, the state, the clock reading taken when the request
+arrived, and the base URL every URI of the response is built on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .availability import Availability, WorkingHours
+from .errors import invalid
+from .faults import NO_FAULTS, Faults, Rolls
+from .ratelimit import RateLimiter, plan_for_tier
+from .seed import Seed
+from .store import Store
+
+MAX_BODY_BYTES = 1_000_000
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SandboxState:
+    def __init__(
+        self, seed: Seed, token: str, max_window_days: int, clock: Clock | None = None
+    ) -> None:
+        self.seed = seed
+        self.token = token
+        self.max_window_days = max_window_days
+        self.clock: Clock = clock or utc_now
+        self.lock = asyncio.Lock()
+        # Working hours depend on the seed only, so their cache survives resets.
+        self._hours = WorkingHours()
+        self.transports: dict[tuple[str, int], asyncio.Transport] = {}
+        # "METHOD /route" keys that faults may target; filled in by the app.
+        self.fault_endpoints: set[str] = set()
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the seed: its bookings only, no faults, its limits, no statistics."""
+        self.store = Store(self.seed)
+        self.availability = Availability(self.store, self._hours)
+        self.faults = Faults()
+        self.limiter = RateLimiter()
+        for user in self.store.users.values():
+            self.limiter.set_plan(user.uuid, plan_for_tier(user.plan))
+        self.stats: Counter[tuple[str, str, int | None]] = Counter()
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(UTC)
+
+
+@dataclass
+class Call:
+    """One request as a handler sees it."""
+
+    request: Request
+    state: SandboxState
+    base: str
+    now: datetime
+    rolls: Rolls = NO_FAULTS
+    created_invitees: list[str] = field(default_factory=list)
+
+    @property
+    def store(self) -> Store:
+        return self.state.store
+
+    @property
+    def params(self) -> dict[str, str]:
+        return dict(self.request.query_params)
+
+    async def json_body(self, empty: object = None) -> object:
+        """The decoded JSON body; ``empty`` when there is none; bare 400 when it isn't JSON."""
+        raw = await self.request.body()
+        if len(raw) > MAX_BODY_BYTES:
+            raise invalid()
+        if not raw.strip():
+            return empty
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            raise invalid() from None
+
+
+Handler = Callable[[Call], Awaitable[Response]]
+
+
+def json_response(content: Any, status: int = 200) -> Response:
+    body = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(body, status_code=status, media_type="application/json")

@@ -1,0 +1,434 @@
+"""The sandbox's in-memory state: users, event types, scheduled events and invitees.
+
+A :class:`Store` is built from a validated seed and changes only through
+:meth:`Store.book` and :meth:`Store.cancel`, which keep the indexes in step with the
+records: every active event is in its hosts' busy index (by UTC date) and, for group
+types, in the index of group events by (event type, start). Records are never
+deleted: a canceled event keeps its invitees, so the ledger shows every booking ever
+made. Callers serialize mutations (the app holds one asyncio lock around
+check-and-book); the store itself does no locking and no I/O.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .locations import LocationChoice, LocationConfig, response_location
+from .seed import Seed, SeedBooking, SeedEventType, SeedUser, stable_uuid
+
+ACTIVE = "active"
+CANCELED = "canceled"
+TRACKING_KEYS = (
+    "utm_campaign",
+    "utm_source",
+    "utm_medium",
+    "utm_content",
+    "utm_term",
+    "salesforce_uuid",
+)
+
+WeeklyHours = dict[int, tuple[tuple[time, time | None], ...]]
+
+
+@dataclass(frozen=True)
+class User:
+    uuid: str
+    name: str
+    slug: str
+    email: str
+    timezone: str
+    zone: ZoneInfo
+    plan: str
+    weekly_hours: WeeklyHours = field(hash=False, compare=False)
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Question:
+    name: str
+    type: str
+    position: int
+    enabled: bool
+    required: bool
+    answer_choices: tuple[str, ...]
+    include_other: bool
+
+
+@dataclass(frozen=True)
+class EventType:
+    uuid: str
+    name: str
+    slug: str
+    duration_minutes: int
+    kind: str
+    capacity: int
+    pooling_type: str | None
+    host_uuids: tuple[str, ...]
+    locations: tuple[LocationConfig, ...] | None
+    questions: tuple[Question, ...]
+    active: bool
+    increment_minutes: int
+    min_notice_minutes: int
+    description: str | None
+    internal_note: str | None
+    color: str
+    secret: bool
+    position: int
+    team: str | None
+    profile_slug: str
+    created_at: datetime
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def increment(self) -> timedelta:
+        return timedelta(minutes=self.increment_minutes)
+
+
+@dataclass
+class Invitee:
+    uuid: str
+    event_uuid: str
+    email: str
+    name: str
+    first_name: str | None
+    last_name: str | None
+    timezone: str
+    text_reminder_number: str | None
+    questions_and_answers: list[dict[str, Any]]
+    tracking: dict[str, str | None]
+    event_guests: list[str]
+    scheduled_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    status: str = ACTIVE
+    cancellation: dict[str, Any] | None = None
+    dropped: bool = False
+    from_seed: bool = False
+
+
+@dataclass
+class ScheduledEvent:
+    uuid: str
+    event_type_uuid: str
+    start: datetime
+    end: datetime
+    host_uuids: tuple[str, ...]
+    location: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+    status: str = ACTIVE
+    invitee_uuids: list[str] = field(default_factory=list)
+    cancellation: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class NewInvitee:
+    """What a booking request says about its invitee, already validated."""
+
+    email: str
+    name: str
+    first_name: str | None
+    last_name: str | None
+    timezone: str
+    text_reminder_number: str | None = None
+    questions_and_answers: list[dict[str, Any]] = field(default_factory=list)
+    tracking: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(TRACKING_KEYS))
+    event_guests: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Organization:
+    uuid: str
+    name: str
+    created_at: datetime
+
+
+class Store:
+    """Records and indexes of one sandbox organization (see the module docstring)."""
+
+    def __init__(self, seed: Seed) -> None:
+        created = seed.created_at
+        self.organization = Organization(
+            str(seed.organization.resolved_uuid()), seed.organization.name, created
+        )
+        self.users: dict[str, User] = {}
+        self.users_by_email: dict[str, User] = {}
+        for seed_user in seed.users:
+            user = _user_from_seed(seed_user, created)
+            self.users[user.uuid] = user
+            self.users_by_email[user.email] = user
+        self.owner = self.users_by_email[seed.owner().email]
+        self.event_types: dict[str, EventType] = {}
+        for position, seed_type in enumerate(seed.event_types):
+            event_type = self._event_type_from_seed(seed_type, position, created)
+            self.event_types[event_type.uuid] = event_type
+        self.events: dict[str, ScheduledEvent] = {}
+        self.invitees: dict[str, Invitee] = {}
+        self.ledger: list[str] = []
+        self._busy: dict[str, dict[date, list[tuple[datetime, datetime, str]]]] = {}
+        self._group_events: dict[tuple[str, datetime], str] = {}
+        self._round_robin_turn: dict[str, int] = {}
+        for index, booking in enumerate(seed.bookings):
+            self._place_seed_booking(booking, index, created)
+
+    # -- queries -------------------------------------------------------------------
+
+    def event_invitees(self, event: ScheduledEvent) -> list[Invitee]:
+        return [self.invitees[invitee_uuid] for invitee_uuid in event.invitee_uuids]
+
+    def active_invitee_count(self, event: ScheduledEvent) -> int:
+        return sum(1 for invitee in self.event_invitees(event) if invitee.status == ACTIVE)
+
+    def group_event_at(self, event_type: EventType, start: datetime) -> ScheduledEvent | None:
+        event_uuid = self._group_events.get((event_type.uuid, start))
+        return None if event_uuid is None else self.events[event_uuid]
+
+    def host_is_busy(
+        self, host_uuid: str, start: datetime, end: datetime, ignore: str | None = None
+    ) -> bool:
+        """Whether an active event of any type overlaps [start, end) for this host."""
+        by_date = self._busy.get(host_uuid)
+        if not by_date:
+            return False
+        for day in _utc_dates(start, end):
+            for busy_start, busy_end, event_uuid in by_date.get(day, ()):
+                if busy_start < end and start < busy_end and event_uuid != ignore:
+                    return True
+        return False
+
+    def next_round_robin_hosts(
+        self, event_type: EventType, free_hosts: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        """The free host whose turn it is, rotating through the type's host list."""
+        turn = self._round_robin_turn.get(event_type.uuid, 0)
+        hosts = event_type.host_uuids
+        for offset in range(len(hosts)):
+            candidate = hosts[(turn + offset) % len(hosts)]
+            if candidate in free_hosts:
+                self._round_robin_turn[event_type.uuid] = (turn + offset + 1) % len(hosts)
+                return (candidate,)
+        raise ValueError("no free host to assign")
+
+    # -- mutations -----------------------------------------------------------------
+
+    def book(
+        self,
+        event_type: EventType,
+        start: datetime,
+        hosts: tuple[str, ...],
+        new: NewInvitee,
+        location: LocationChoice | None,
+        now: datetime,
+        scheduled_by: str | None,
+        join_event: ScheduledEvent | None = None,
+        from_seed: bool = False,
+        event_uuid: str | None = None,
+        invitee_uuid: str | None = None,
+    ) -> tuple[ScheduledEvent, Invitee]:
+        """Record one invitee on a new event, or on ``join_event`` (a group event)."""
+        if join_event is None:
+            new_uuid = event_uuid or str(uuid.uuid4())
+            event = ScheduledEvent(
+                uuid=new_uuid,
+                event_type_uuid=event_type.uuid,
+                start=start,
+                end=start + event_type.duration,
+                host_uuids=hosts,
+                location=response_location(location, new_uuid),
+                created_at=now,
+                updated_at=now,
+            )
+            self._add_event(event, event_type)
+        else:
+            event = join_event
+            event.updated_at = now
+        invitee = Invitee(
+            uuid=invitee_uuid or str(uuid.uuid4()),
+            event_uuid=event.uuid,
+            email=new.email,
+            name=new.name,
+            first_name=new.first_name,
+            last_name=new.last_name,
+            timezone=new.timezone,
+            text_reminder_number=new.text_reminder_number,
+            questions_and_answers=new.questions_and_answers,
+            tracking=new.tracking,
+            event_guests=new.event_guests,
+            scheduled_by=scheduled_by,
+            created_at=now,
+            updated_at=now,
+            from_seed=from_seed,
+        )
+        self.invitees[invitee.uuid] = invitee
+        event.invitee_uuids.append(invitee.uuid)
+        if not from_seed:
+            self.ledger.append(invitee.uuid)
+        return event, invitee
+
+    def cancel(self, event: ScheduledEvent, cancellation: dict[str, Any], now: datetime) -> None:
+        """Cancel the whole event and all its active invitees; the slot opens again."""
+        event.status = CANCELED
+        event.cancellation = cancellation
+        event.updated_at = now
+        for invitee in self.event_invitees(event):
+            if invitee.status == ACTIVE:
+                invitee.status = CANCELED
+                invitee.cancellation = cancellation
+                invitee.updated_at = now
+        self._remove_from_indexes(event)
+
+    # -- internals -----------------------------------------------------------------
+
+    def _add_event(self, event: ScheduledEvent, event_type: EventType) -> None:
+        self.events[event.uuid] = event
+        if event.status != ACTIVE:
+            return
+        for host in event.host_uuids:
+            by_date = self._busy.setdefault(host, {})
+            for day in _utc_dates(event.start, event.end):
+                by_date.setdefault(day, []).append((event.start, event.end, event.uuid))
+        if event_type.kind == "group":
+            self._group_events[(event_type.uuid, event.start)] = event.uuid
+
+    def _remove_from_indexes(self, event: ScheduledEvent) -> None:
+        for host in event.host_uuids:
+            by_date = self._busy.get(host, {})
+            for day in _utc_dates(event.start, event.end):
+                entries = by_date.get(day, [])
+                entries[:] = [entry for entry in entries if entry[2] != event.uuid]
+        key = (event.event_type_uuid, event.start)
+        if self._group_events.get(key) == event.uuid:
+            del self._group_events[key]
+
+    def _event_type_from_seed(
+        self, seed_type: SeedEventType, position: int, created: datetime
+    ) -> EventType:
+        hosts = tuple(self.users_by_email[email].uuid for email in seed_type.hosts)
+        owner = self.users[hosts[0]]
+        pooled = seed_type.pooling_type is not None
+        team = (seed_type.team or f"{self.organization.name} Team") if pooled else None
+        return EventType(
+            uuid=str(seed_type.resolved_uuid()),
+            name=seed_type.name,
+            slug=seed_type.slug,
+            duration_minutes=seed_type.duration,
+            kind=seed_type.kind,
+            capacity=seed_type.capacity or 1,
+            pooling_type=seed_type.pooling_type,
+            host_uuids=hosts,
+            locations=None
+            if seed_type.locations is None
+            else tuple(LocationConfig(**loc.model_dump()) for loc in seed_type.locations),
+            questions=tuple(
+                Question(
+                    name=question.name,
+                    type=question.type,
+                    position=index,
+                    enabled=question.enabled,
+                    required=question.required,
+                    answer_choices=tuple(question.answer_choices),
+                    include_other=question.include_other,
+                )
+                for index, question in enumerate(seed_type.custom_questions)
+            ),
+            active=seed_type.active,
+            increment_minutes=seed_type.resolved_increment(),
+            min_notice_minutes=seed_type.min_notice_minutes,
+            description=seed_type.description,
+            internal_note=seed_type.internal_note,
+            color=seed_type.color,
+            secret=seed_type.secret,
+            position=position if seed_type.position is None else seed_type.position,
+            team=team,
+            profile_slug=_slugify(team) if team else owner.slug,
+            created_at=created,
+        )
+
+    def _place_seed_booking(self, booking: SeedBooking, index: int, created: datetime) -> None:
+        event_type = next(et for et in self.event_types.values() if et.slug == booking.event_type)
+        start = booking.start_time.astimezone(created.tzinfo)
+        join = self.group_event_at(event_type, start) if event_type.kind == "group" else None
+        if booking.host is not None:
+            hosts: tuple[str, ...] = (self.users_by_email[booking.host].uuid,)
+        elif event_type.pooling_type == "round_robin":
+            hosts = event_type.host_uuids[:1]
+        else:
+            hosts = event_type.host_uuids
+        invitee = booking.invitee
+        first = invitee.first_name
+        name = invitee.name or " ".join(part for part in (first, invitee.last_name) if part)
+        tracking = dict.fromkeys(TRACKING_KEYS) | dict(booking.tracking or {})
+        new = NewInvitee(
+            email=invitee.email,
+            name=name,
+            first_name=first,
+            last_name=invitee.last_name if first else None,
+            timezone=invitee.timezone,
+            questions_and_answers=list(booking.questions_and_answers),
+            tracking=tracking,
+            event_guests=list(booking.event_guests),
+        )
+        location = _seed_location(event_type, booking.location)
+        event, _ = self.book(
+            event_type,
+            start,
+            hosts,
+            new,
+            location,
+            created,
+            None,
+            join_event=join,
+            from_seed=True,
+            event_uuid=str(booking.resolved_uuid(index)),
+            invitee_uuid=str(stable_uuid("invitee", str(booking.resolved_uuid(index)))),
+        )
+        if booking.status == CANCELED:
+            self.cancel(event, _seed_cancellation(created), created)
+
+
+def _user_from_seed(seed_user: SeedUser, created: datetime) -> User:
+    return User(
+        uuid=str(seed_user.resolved_uuid()),
+        name=seed_user.name,
+        slug=seed_user.resolved_slug(),
+        email=seed_user.email,
+        timezone=seed_user.timezone,
+        zone=ZoneInfo(seed_user.timezone),
+        plan=seed_user.plan,
+        weekly_hours=seed_user.weekly_hours(),
+        created_at=created,
+    )
+
+
+def _seed_location(event_type: EventType, given: dict[str, str] | None) -> LocationChoice | None:
+    configured = event_type.locations or ()
+    if given is None:
+        return LocationChoice(configured[0]) if configured else None
+    kind = given.get("kind", "custom")
+    config = next((loc for loc in configured if loc.kind == kind), LocationConfig(kind))
+    return LocationChoice(config, given.get("location"))
+
+
+def _seed_cancellation(created: datetime) -> dict[str, Any]:
+    return {"canceled_by": "Seed", "reason": None, "canceler_type": "host", "created_at": created}
+
+
+def _slugify(text: str) -> str:
+    return "-".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split()) or "team"
+
+
+def _utc_dates(start: datetime, end: datetime) -> Iterator[date]:
+    """Every UTC date that [start, end) touches."""
+    day = start.date()
+    last = (end - timedelta(microseconds=1)).date()
+    while day <= last:
+        yield day
+        day += timedelta(days=1)
