@@ -89,21 +89,22 @@ class NextAction(StrEnum):
 class AttemptState(StrEnum):
     """The state of one `POST /invitees` intent.
 
-    intent -> sent -> booked | rejected | unknown | adopted | not_found. `unknown` (and an
-    `intent` or `sent` left by a crash) is settled by reconciliation into `adopted` (the
-    booking exists: it is ours) or `not_found` (provably not made).
+    intent -> sent -> booked | rejected | not_sent | unknown. `unknown` (and an `intent` or
+    `sent` left by a crash) is resolved by reconciliation into `adopted` (the booking exists: it
+    is ours) or `not_found` (provably not made). `not_sent` means the POST never left.
     """
 
     INTENT = "intent"
     SENT = "sent"
     BOOKED = "booked"
     REJECTED = "rejected"
+    NOT_SENT = "not_sent"
     UNKNOWN = "unknown"
     ADOPTED = "adopted"
     NOT_FOUND = "not_found"
 
 
-UNSETTLED_ATTEMPT_STATES: frozenset[AttemptState] = frozenset(
+UNRESOLVED_ATTEMPT_STATES: frozenset[AttemptState] = frozenset(
     {AttemptState.INTENT, AttemptState.SENT, AttemptState.UNKNOWN}
 )
 
@@ -237,6 +238,8 @@ class BookingRequestRow(Base):
     host_uri: Mapped[str | None] = mapped_column(String(URI_LENGTH))
     host_name: Mapped[str | None] = mapped_column(String(REQUEST_ID_LENGTH))
     host_email: Mapped[str | None] = mapped_column(String(REQUEST_ID_LENGTH))
+    # Small worker bookkeeping that needs no column of its own (e.g. unexpected error counts).
+    extra: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -258,7 +261,7 @@ class BookingRequestRow(Base):
 
 
 class BookingAttemptRow(Base):
-    """One `POST /invitees` intent, committed before the call, settled after it."""
+    """One `POST /invitees` intent, committed before the call, resolved after it."""
 
     __tablename__ = "booking_attempt"
 
@@ -272,14 +275,15 @@ class BookingAttemptRow(Base):
     state: Mapped[AttemptState] = mapped_column(StrEnumType(AttemptState))
     http_status: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str | None] = mapped_column(Text)
+    reconcile_looks: Mapped[int] = mapped_column(Integer, default=0)  # searches that missed it
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     request: Mapped[BookingRequestRow] = relationship(back_populates="attempt_rows")
 
     @property
-    def is_settled(self) -> bool:
-        return self.state not in UNSETTLED_ATTEMPT_STATES
+    def is_resolved(self) -> bool:
+        return self.state not in UNRESOLVED_ATTEMPT_STATES
 
 
 class RequestLogRow(Base):

@@ -68,6 +68,7 @@ def _create_booking_request() -> None:
         sa.Column("host_uri", sa.String(URI_LENGTH), nullable=True),
         sa.Column("host_name", sa.String(NAME_LENGTH), nullable=True),
         sa.Column("host_email", sa.String(NAME_LENGTH), nullable=True),
+        sa.Column("extra", _json(), nullable=False),
         sa.Column("created_at", _utc(), nullable=False),
         sa.Column("updated_at", _utc(), nullable=False),
         sa.Column("finished_at", _utc(), nullable=True),
@@ -91,6 +92,7 @@ def _create_booking_attempt() -> None:
         sa.Column("state", sa.String(ENUM_LENGTH), nullable=False),
         sa.Column("http_status", sa.Integer(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("reconcile_looks", sa.Integer(), nullable=False),
         sa.Column("created_at", _utc(), nullable=False),
         sa.Column("finished_at", _utc(), nullable=True),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,208 @@
+"""Booking attempts: the intent committed before each `POST /invitees`, and how it ended.
+
+`POST /invitees` has no idempotency key, so the intent row is the only memory that a booking may
+exist. The rules:
+- `record_intent` is fenced and refused while sending is paused (the 401 rule: no POST after the
+  first 401). In the same transaction it counts the attempt and sets the request to `booking`
+  with next action `reconcile`: if the worker dies after the POST, whoever claims the request
+  next reconciles before it could ever send again.
+- `finish_attempt` moves an attempt along `intent -> sent -> booked | rejected | not_sent |
+  unknown`, and an unresolved one (`intent`, `sent`, `unknown`) to `adopted | not_found`. A
+  transition from any other state is a bug and raises ValueError. Every write is fenced by
+  locking the request row at the claim's fence first.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from autobook.models import (
+    UNRESOLVED_ATTEMPT_STATES,
+    AttemptState,
+    BookingAttemptRow,
+    BookingRequestRow,
+    NextAction,
+    RequestStatus,
+)
+from autobook.store._common import (
+    Claim,
+    aware_utc,
+    now_or_utcnow,
+    sending_is_paused,
+    transactional,
+)
+from autobook.store.lifecycle import fenced_update
+
+Attempt = BookingAttemptRow
+
+# Which states each outcome may follow.
+ALLOWED_PREDECESSORS: dict[AttemptState, frozenset[AttemptState]] = {
+    AttemptState.SENT: frozenset({AttemptState.INTENT}),
+    AttemptState.BOOKED: frozenset({AttemptState.INTENT, AttemptState.SENT}),
+    AttemptState.REJECTED: frozenset({AttemptState.INTENT, AttemptState.SENT}),
+    AttemptState.NOT_SENT: frozenset({AttemptState.INTENT, AttemptState.SENT}),
+    AttemptState.UNKNOWN: frozenset({AttemptState.INTENT, AttemptState.SENT}),
+    AttemptState.ADOPTED: UNRESOLVED_ATTEMPT_STATES,
+    AttemptState.NOT_FOUND: UNRESOLVED_ATTEMPT_STATES,
+}
+
+
+@transactional
+def record_intent(
+    session: Session,
+    /,
+    claim: Claim,
+    *,
+    slot_start: datetime,
+    correlation_token: str,
+    now: datetime | None = None,
+) -> int | None:
+    """Write the intent row; its id, or None: the lease is lost or sending is paused. Don't POST.
+
+    Commit before the POST (see the transaction rule in `autobook.store`).
+    """
+    now = now_or_utcnow(now)
+    counted = session.execute(
+        update(BookingRequestRow)
+        .where(
+            BookingRequestRow.id == claim.request_pk,
+            BookingRequestRow.fence == claim.fence,
+            ~sending_is_paused(),
+        )
+        .values(
+            attempts=BookingRequestRow.attempts + 1,
+            status=RequestStatus.BOOKING,
+            next_action=NextAction.RECONCILE,
+            correlation_token=correlation_token,
+            updated_at=now,
+        )
+        .returning(BookingRequestRow.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if counted is None:
+        return None
+    return session.execute(
+        insert(Attempt)
+        .values(
+            request_pk=claim.request_pk,
+            fence=claim.fence,
+            slot_start=aware_utc(slot_start, "slot_start"),
+            correlation_token=correlation_token,
+            state=AttemptState.INTENT,
+            reconcile_looks=0,
+            created_at=now,
+        )
+        .returning(Attempt.id)
+    ).scalar_one()
+
+
+@transactional
+def finish_attempt(
+    session: Session,
+    /,
+    claim: Claim,
+    attempt_id: int,
+    *,
+    state: AttemptState | str,
+    http_status: int | None = None,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Record how the attempt ended (or that it was sent); False means the lease is lost."""
+    now = now_or_utcnow(now)
+    state = AttemptState(state)
+    if state not in ALLOWED_PREDECESSORS:
+        raise ValueError(f"an attempt cannot move to {state}")
+    if not fenced_update(session, claim, {"updated_at": now}):
+        return False
+    values: dict[str, Any] = {"state": state}
+    if state is not AttemptState.SENT:
+        values["finished_at"] = now
+    if http_status is not None:
+        values["http_status"] = http_status
+    if reason is not None:
+        values["reason"] = reason
+    moved = session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id == attempt_id,
+            Attempt.request_pk == claim.request_pk,
+            Attempt.state.in_(sorted(ALLOWED_PREDECESSORS[state])),
+        )
+        .values(values)
+        .returning(Attempt.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if moved is None:
+        raise ValueError(
+            f"attempt {attempt_id} of request {claim.request_pk} cannot become {state}"
+        )
+    return True
+
+
+@transactional
+def note_reconcile_look(
+    session: Session, /, claim: Claim, attempt_id: int, *, looks: int, now: datetime | None = None
+) -> bool:
+    """Record that reconciliation looked `looks` times without finding the booking."""
+    if not fenced_update(session, claim, {"updated_at": now_or_utcnow(now)}):
+        return False
+    moved = session.execute(
+        update(Attempt)
+        .where(
+            Attempt.id == attempt_id,
+            Attempt.request_pk == claim.request_pk,
+            Attempt.state.in_(sorted(UNRESOLVED_ATTEMPT_STATES)),
+            Attempt.reconcile_looks < looks,
+        )
+        .values(reconcile_looks=looks)
+        .returning(Attempt.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return moved is not None
+
+
+@transactional
+def attempts_for(session: Session, /, request_pk: int) -> list[Attempt]:
+    """Every attempt of the request, oldest first."""
+    statement = (
+        select(Attempt)
+        .where(Attempt.request_pk == request_pk)
+        .order_by(Attempt.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(session.execute(statement).scalars())
+
+
+@transactional
+def latest_unresolved_attempt(session: Session, /, request_pk: int) -> Attempt | None:
+    """The newest attempt whose outcome is not known (intent, sent or unknown), if any."""
+    statement = (
+        select(Attempt)
+        .where(
+            Attempt.request_pk == request_pk,
+            Attempt.state.in_(sorted(UNRESOLVED_ATTEMPT_STATES)),
+        )
+        .order_by(Attempt.id.desc())
+        .limit(1)
+        .execution_options(populate_existing=True)
+    )
+    return session.execute(statement).scalar_one_or_none()
+
+
+@transactional
+def has_unknown_attempt(session: Session, /, request_pk: int) -> bool:
+    """Whether some attempt's outcome is still unknown, so a booking of ours may exist."""
+    statement = select(
+        select(Attempt.id)
+        .where(
+            Attempt.request_pk == request_pk,
+            Attempt.state.in_(sorted(UNRESOLVED_ATTEMPT_STATES)),
+        )
+        .exists()
+    )
+    return bool(session.execute(statement).scalar())

@@ -1,0 +1,293 @@
+"""A request's life: intake, claim, fenced updates, lease renewal, release, and its log.
+
+Each transition is one conditional SQL statement whose WHERE clause is the rule:
+- `intake` inserts with `ON CONFLICT (request_id) DO NOTHING`: a second intake of the same id,
+  even a concurrent one, returns the first row unchanged.
+- `claim` bumps the fence and takes the lease only if the request is non-terminal, due, not
+  leased (or the lease expired) and sending is not paused. SQLite: one `UPDATE ... RETURNING`
+  (writers are serialized). PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED`, then the UPDATE, so
+  concurrent claimers never wait for each other and exactly one wins.
+- `update_claimed`, `renew_lease` and `release` apply only `WHERE id = :pk AND fence = :fence`:
+  after someone else re-claimed the request, a stale worker writes nothing, and a False (or None)
+  tells it to stop at once.
+- `release` ends the claim: a terminal status gets `next_action = none` and `finished_at`; any
+  other status must name its next action and when, so nothing sits forever.
+- `log` only ever inserts; the database refuses updates of `request_log`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from autobook.models import (
+    BookingRequestRow,
+    LogKind,
+    NextAction,
+    RequestLogRow,
+    RequestStatus,
+)
+from autobook.store._common import (
+    Claim,
+    StoreError,
+    aware_utc,
+    dialect_name,
+    is_claimable,
+    now_or_utcnow,
+    transactional,
+)
+
+Row = BookingRequestRow
+
+# Columns a claim holder may set. The others are the store's own: identity, the raw payload,
+# the lease and fence, the dispatch mark, the attempt counter and the timestamps.
+CLAIMED_FIELDS: frozenset[str] = frozenset(
+    {
+        "status",
+        "reason",
+        "next_action",
+        "next_action_at",
+        "event_type_uri",
+        "excluded_slots",
+        "correlation_token",
+        "start_time",
+        "end_time",
+        "event_uri",
+        "invitee_uri",
+        "cancel_url",
+        "reschedule_url",
+        "location",
+        "host_uri",
+        "host_name",
+        "host_email",
+        "extra",
+    }
+)
+RELEASE_FIELDS: frozenset[str] = CLAIMED_FIELDS - {
+    "status",
+    "reason",
+    "next_action",
+    "next_action_at",
+}
+
+
+def load_row(session: Session, request_pk: int) -> Row | None:
+    """The row as the database has it now (not a stale copy from the session's identity map)."""
+    statement = select(Row).where(Row.id == request_pk).execution_options(populate_existing=True)
+    return session.execute(statement).scalar_one_or_none()
+
+
+def _intake_log_kind(status: RequestStatus) -> str:
+    if status is RequestStatus.RECEIVED:
+        return LogKind.RECEIVED
+    return LogKind.INVALID if status is RequestStatus.INVALID else status.value
+
+
+@transactional
+def intake(
+    session: Session,
+    /,
+    *,
+    request_id: str,
+    payload: object,
+    status: RequestStatus = RequestStatus.RECEIVED,
+    reason: str | None = None,
+    next_action: NextAction = NextAction.SEARCH,
+    next_action_at: datetime | None = None,
+    now: datetime | None = None,
+    log_message: str | None = None,
+) -> tuple[Row, bool]:
+    """Record a request once; returns (row, created). A known request_id changes nothing.
+
+    A new request is `received` (due at `next_action_at`, default now) or terminal (`invalid`,
+    with its reason, never due). Its first log entry is written in the same transaction.
+    """
+    now = now_or_utcnow(now)
+    status = RequestStatus(status)
+    if status is not RequestStatus.RECEIVED and not status.is_terminal:
+        raise ValueError(f"intake records a request as received or terminal, not {status}")
+    terminal = status.is_terminal
+    if not terminal and next_action is NextAction.NONE:
+        raise ValueError("a received request needs a next action")
+    values: dict[str, Any] = {
+        "request_id": request_id,
+        "status": status,
+        "reason": reason,
+        "payload": payload,
+        "attempts": 0,
+        "fence": 0,
+        "excluded_slots": [],
+        "extra": {},
+        "next_action": NextAction.NONE if terminal else next_action,
+        "next_action_at": None if terminal else aware_utc(next_action_at or now, "next_action_at"),
+        "created_at": now,
+        "updated_at": now,
+        "finished_at": now if terminal else None,
+    }
+    backend = dialect_name(session)
+    if backend == "postgresql":
+        statement = postgresql_insert(Row).values(values)
+        statement = statement.on_conflict_do_nothing(index_elements=[Row.request_id])
+    elif backend == "sqlite":
+        statement = sqlite_insert(Row).values(values)  # type: ignore[assignment]
+        statement = statement.on_conflict_do_nothing(index_elements=[Row.request_id])
+    else:
+        raise StoreError(f"autobook runs on SQLite or PostgreSQL, not {backend}")
+    new_pk = session.execute(statement.returning(Row.id)).scalar_one_or_none()
+    if new_pk is not None:
+        message = log_message or reason or status.value
+        _insert_log(session, new_pk, _intake_log_kind(status), message, None, now)
+        row = load_row(session, new_pk)
+    else:
+        row = session.execute(
+            select(Row)
+            .where(Row.request_id == request_id)
+            .execution_options(populate_existing=True)
+        ).scalar_one()
+    assert row is not None
+    return row, new_pk is not None
+
+
+@transactional
+def claim(
+    session: Session, /, request_pk: int, *, worker: str, lease: timedelta, now: datetime
+) -> Claim | None:
+    """Take the request for `lease` if it is claimable now; None if it is not (or is taken)."""
+    now = aware_utc(now)
+    expires = now + lease
+    take = (
+        update(Row)
+        .values(fence=Row.fence + 1, lease_owner=worker, lease_expires_at=expires, updated_at=now)
+        .returning(Row.fence)
+        .execution_options(synchronize_session=False)
+    )
+    if dialect_name(session) == "postgresql":
+        locked = session.execute(
+            select(Row.id)
+            .where(Row.id == request_pk, is_claimable(now))
+            .with_for_update(skip_locked=True, of=Row)
+        ).scalar_one_or_none()
+        if locked is None:
+            return None
+        fence: int | None = session.execute(take.where(Row.id == request_pk)).scalar_one()
+    else:
+        fence = session.execute(
+            take.where(Row.id == request_pk, is_claimable(now))
+        ).scalar_one_or_none()
+    if fence is None:
+        return None
+    return Claim(request_pk=request_pk, fence=fence, lease_expires_at=expires, worker=worker)
+
+
+def fenced_update(session: Session, claim: Claim, values: dict[str, Any]) -> bool:
+    """`UPDATE booking_request SET ... WHERE id = :pk AND fence = :fence`; True if it applied."""
+    statement = (
+        update(Row)
+        .where(Row.id == claim.request_pk, Row.fence == claim.fence)
+        .values(values)
+        .returning(Row.id)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(statement).scalar_one_or_none() is not None
+
+
+def _check_fields(fields: dict[str, Any], allowed: frozenset[str]) -> None:
+    refused = sorted(set(fields) - allowed)
+    if refused:
+        raise ValueError(f"not writable by a claim holder here: {', '.join(refused)}")
+
+
+@transactional
+def update_claimed(
+    session: Session, /, claim: Claim, *, now: datetime | None = None, **fields: Any
+) -> bool:
+    """Set some of CLAIMED_FIELDS under the claim; False means the lease is lost: stop."""
+    _check_fields(fields, CLAIMED_FIELDS)
+    if "status" in fields and RequestStatus(fields["status"]).is_terminal:
+        raise ValueError("a terminal status is set by release(), which also ends the claim")
+    if fields.get("next_action") == NextAction.NONE:
+        raise ValueError("only release() with a terminal status sets next_action none")
+    return fenced_update(session, claim, {**fields, "updated_at": now_or_utcnow(now)})
+
+
+@transactional
+def renew_lease(
+    session: Session, /, claim: Claim, *, lease: timedelta, now: datetime
+) -> Claim | None:
+    """Extend the lease to `now + lease`; returns the renewed claim, or None if it was lost."""
+    expires = aware_utc(now) + lease
+    if not fenced_update(session, claim, {"lease_expires_at": expires}):
+        return None
+    return Claim(claim.request_pk, claim.fence, expires, claim.worker)
+
+
+@transactional
+def release(
+    session: Session,
+    /,
+    claim: Claim,
+    *,
+    status: RequestStatus,
+    next_action: NextAction,
+    next_action_at: datetime | None,
+    reason: str | None = None,
+    now: datetime | None = None,
+    **fields: Any,
+) -> bool:
+    """End the claim with a status, a next action and its time (or none, when terminal).
+
+    `reason` is always written (None clears it). Other fields are RELEASE_FIELDS. False means the
+    lease was lost and nothing was written.
+    """
+    _check_fields(fields, RELEASE_FIELDS)
+    now = now_or_utcnow(now)
+    status = RequestStatus(status)
+    next_action = NextAction(next_action)
+    if status.is_terminal:
+        if next_action is not NextAction.NONE or next_action_at is not None:
+            raise ValueError(f"{status} is terminal: its next action is none, at no time")
+    elif next_action is NextAction.NONE or next_action_at is None:
+        raise ValueError(f"{status} is not terminal: give its next action and when")
+    values: dict[str, Any] = {
+        **fields,
+        "status": status,
+        "reason": reason,
+        "next_action": next_action,
+        "next_action_at": None if next_action_at is None else aware_utc(next_action_at),
+        "lease_owner": None,
+        "lease_expires_at": None,
+        "updated_at": now,
+    }
+    if status.is_terminal:
+        values["finished_at"] = now
+    return fenced_update(session, claim, values)
+
+
+def _insert_log(
+    session: Session, request_pk: int, kind: str, message: str, data: Any, at: datetime
+) -> None:
+    session.execute(
+        insert(RequestLogRow).values(
+            request_pk=request_pk, at=at, kind=str(kind), message=message, data=data
+        )
+    )
+
+
+@transactional
+def log(
+    session: Session,
+    /,
+    request_pk: int,
+    kind: str,
+    message: str,
+    data: Any = None,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Append one entry to the request's history (kinds: `LogKind`, or any short string)."""
+    _insert_log(session, request_pk, kind, message, data, now_or_utcnow(now))
