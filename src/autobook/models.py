@@ -212,6 +212,8 @@ class BookingRequestRow(Base):
     payload: Mapped[Any] = mapped_column(JsonDocument, nullable=True)
     event_type_uri: Mapped[str | None] = mapped_column(String(URI_LENGTH))
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # POST /invitees intents made
+    # Failures that are safe to retry (not sent, 5xx on a GET...), counted toward giving up.
+    transient_failures: Mapped[int] = mapped_column(Integer, default=0)
 
     # Scheduling: what to do next and when. The dispatcher scans next_action_at; terminal rows
     # have it NULL, so they never enter that index range.

@@ -66,6 +66,7 @@ CLAIMED_FIELDS: frozenset[str] = frozenset(
         "host_name",
         "host_email",
         "extra",
+        "transient_failures",
     }
 )
 RELEASE_FIELDS: frozenset[str] = CLAIMED_FIELDS - {
@@ -120,6 +121,7 @@ def intake(
         "reason": reason,
         "payload": payload,
         "attempts": 0,
+        "transient_failures": 0,
         "fence": 0,
         "excluded_slots": [],
         "extra": {},

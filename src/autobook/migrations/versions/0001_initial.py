@@ -50,6 +50,7 @@ def _create_booking_request() -> None:
         sa.Column("payload", _json(), nullable=True),
         sa.Column("event_type_uri", sa.String(URI_LENGTH), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("transient_failures", sa.Integer(), nullable=False),
         sa.Column("next_action", sa.String(ENUM_LENGTH), nullable=False),
         sa.Column("next_action_at", _utc(), nullable=True),
         sa.Column("dispatched_at", _utc(), nullable=True),
