@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.orm import Session, sessionmaker
@@ -123,6 +124,18 @@ def test_upgrade_from_several_processes_at_once_is_harmless(database_url: str) -
     errors = [process.communicate(timeout=60)[1].decode() for process in processes]
     assert [process.returncode for process in processes] == [0, 0, 0], errors
     db.upgrade(database_url)  # and once more, now that it is current
+    assert db.current_revision(database_url) == db.head_revision()
+
+
+def test_the_migration_downgrades_to_nothing_and_upgrades_again(database_url: str) -> None:
+    db.upgrade(database_url)
+    command.downgrade(db.alembic_config(database_url), "base")
+    engine = db.make_engine(database_url)
+    try:
+        assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
+    db.upgrade(database_url)
     assert db.current_revision(database_url) == db.head_revision()
 
 
