@@ -270,7 +270,7 @@ def budgeted_client(
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(request)
         status = 201 if request.method == "POST" else 200
-        return httpx.Response(status, json={"resource": {"uri": "u"}})
+        return httpx.Response(status, json={"resource": {"uri": "u", "event": "e"}})
 
     http = build_http_client(
         "http://127.0.0.1:9",

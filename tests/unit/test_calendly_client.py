@@ -274,9 +274,19 @@ def test_get_scheduled_event_and_its_invitees() -> None:
 
     def respond(request: httpx.Request) -> httpx.Response:
         if request.url.path.endswith("/invitees"):
-            invitee = {"uri": f"{event_uri}/invitees/{INVITEE_UUID}", "email": "ada@example.com"}
+            invitee = {
+                "uri": f"{event_uri}/invitees/{INVITEE_UUID}",
+                "event": event_uri,
+                "email": "ada@example.com",
+            }
             return httpx.Response(200, json={"collection": [invitee], "pagination": LAST_PAGE})
-        return httpx.Response(200, json={"resource": {"uri": event_uri, "status": "active"}})
+        event = {
+            "uri": event_uri,
+            "status": "active",
+            "start_time": "2026-12-02T18:00:00.000000Z",
+            "end_time": "2026-12-02T18:30:00.000000Z",
+        }
+        return httpx.Response(200, json={"resource": event})
 
     client, recorder = make_client(respond)
 
@@ -293,7 +303,7 @@ def test_get_scheduled_event_and_its_invitees() -> None:
 
 def test_get_invitee_uses_both_ids_of_the_uri() -> None:
     uri = f"{FOREIGN}/scheduled_events/{EVENT_UUID}/invitees/{INVITEE_UUID}"
-    client, recorder = make_client(resource({"uri": uri}))
+    client, recorder = make_client(resource({"uri": uri, "event": uri.rsplit("/invitees/")[0]}))
 
     client.get_invitee(uri)
 

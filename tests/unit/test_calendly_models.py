@@ -194,7 +194,14 @@ def test_scheduled_event_keeps_the_response_location_as_sent() -> None:
 
 def test_scheduled_event_with_null_location_and_lists() -> None:
     event = ScheduledEvent.model_validate(
-        {"uri": "u", "location": None, "event_guests": None, "event_memberships": None}
+        {
+            "uri": "u",
+            "start_time": "2026-12-02T18:00:00Z",
+            "end_time": "2026-12-02T18:30:00Z",
+            "location": None,
+            "event_guests": None,
+            "event_memberships": None,
+        }
     )
 
     assert event.location is None

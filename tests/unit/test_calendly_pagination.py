@@ -31,10 +31,20 @@ def pagination(next_token: str | None) -> dict[str, object]:
     }
 
 
+def item(uri: str) -> dict[str, str]:
+    """Enough fields to be an event type, a scheduled event or an invitee."""
+    return {
+        "uri": uri,
+        "event": "https://api.calendly.com/scheduled_events/E1",
+        "start_time": "2026-12-02T18:00:00.000000Z",
+        "end_time": "2026-12-02T18:30:00.000000Z",
+    }
+
+
 def page(uris: list[str], next_token: str | None) -> httpx.Response:
     return httpx.Response(
         200,
-        json={"collection": [{"uri": u} for u in uris], "pagination": pagination(next_token)},
+        json={"collection": [item(u) for u in uris], "pagination": pagination(next_token)},
     )
 
 

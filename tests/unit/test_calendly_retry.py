@@ -26,7 +26,12 @@ from autobook.errors import (
 
 BASE_URL = "http://127.0.0.1:9"
 USER = {"resource": {"uri": "https://api.calendly.com/users/U1"}}
-INVITEE = {"resource": {"uri": "https://api.calendly.com/scheduled_events/E/invitees/I"}}
+INVITEE = {
+    "resource": {
+        "uri": "https://api.calendly.com/scheduled_events/E/invitees/I",
+        "event": "https://api.calendly.com/scheduled_events/E",
+    }
+}
 
 
 class Script:

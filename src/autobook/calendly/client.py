@@ -15,7 +15,9 @@ Invariants:
 - Budget: before each attempt the client asks `budget.acquire`. A wait of at most
   `max_budget_wait_seconds` is slept; a longer one raises `RateLimited(retry_after=wait)` before
   anything is sent, so a Celery task can reschedule instead of blocking a worker. A 429 penalizes
-  the budget, so every worker waits for Calendly's reset.
+  the budget, so every worker waits for Calendly's reset. A GET (never a POST) that meets a short
+  `RateLimited` (at most `RetryPolicy.max_inline_rate_limit_wait_seconds`, from the budget or from
+  Calendly) waits it out in place, within its retry attempts.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from .classify import (
     classify_unreadable_success,
     describe_route,
 )
+from .http import build_http_client as build_http_client  # built together with the client
 from .models import (
     AvailableTime,
     CalendlyModel,

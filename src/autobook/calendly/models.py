@@ -5,8 +5,10 @@ and the 2026 excerpt), restricted to the fields autobook uses. Invariants:
 
 - Unknown keys are ignored: Calendly adds fields without notice, and a new field must never break a
   booking.
-- Fields the specs mark nullable (or that real responses omit) are optional here; only `uri` is
-  required, because without it a resource cannot be referred to again.
+- Fields the specs mark nullable (or that real responses omit) are optional here. Required are
+  only `uri` (without it a resource cannot be referred to again) and the few non-null fields a
+  booking cannot be recorded without: an invitee's `event`, a scheduled event's start and end.
+  A response lacking one of those is unreadable, and the client classifies it so.
 - Models are frozen; sequences are tuples.
 - Timestamps are aware datetimes in UTC. `AvailableTime.start_time_raw` keeps Calendly's exact
   string, because `POST /invitees` must receive the start time byte-for-byte as it was offered.
@@ -155,7 +157,7 @@ class Invitee(CalendlyModel):
     first_name: str | None = None
     last_name: str | None = None
     status: str | None = None
-    event: str | None = None
+    event: str
     timezone: str | None = None
     tracking: dict[str, str | None] | None = None
     cancel_url: str | None = None
@@ -210,8 +212,8 @@ class ScheduledEvent(CalendlyModel):
     uri: str
     name: str | None = None
     status: str | None = None
-    start_time: datetime | None = None
-    end_time: datetime | None = None
+    start_time: datetime
+    end_time: datetime
     event_type: str | None = None
     location: dict[str, Any] | None = None
     invitees_counter: InviteesCounter | None = None
@@ -225,8 +227,10 @@ class ScheduledEvent(CalendlyModel):
 
     @field_validator("start_time", "end_time")
     @classmethod
-    def _times_utc(cls, value: datetime | None) -> datetime | None:
-        return _as_utc(value)
+    def _times_utc(cls, value: datetime) -> datetime:
+        utc = _as_utc(value)
+        assert utc is not None
+        return utc
 
 
 class Cancellation(CalendlyModel):
