@@ -166,7 +166,6 @@ def event(base: str, store: Store, record: ScheduledEvent) -> dict[str, Any]:
         "uri": event_uri(base, record.uuid),
         "name": event_type_record.name,
         "meeting_notes_plain": None,
-        "meeting_notes_html": None,
         "status": record.status,
         "start_time": start,
         "end_time": end,
@@ -190,7 +189,7 @@ def event(base: str, store: Store, record: ScheduledEvent) -> dict[str, Any]:
             for host in record.host_uuids
         ],
         "event_guests": guests,
-        "calendar_event": {"kind": "google", "external_id": record.uuid.replace("-", "")},
+        "calendar_event": None,
     }
     if record.cancellation is not None:
         rendered["cancellation"] = cancellation(record.cancellation)
