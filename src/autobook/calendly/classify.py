@@ -11,7 +11,7 @@ reconciled, never re-sent blindly.
 |   ProxyError                                    |                    |                        |
 | ReadTimeout, WriteTimeout, ReadError,           | ReadFailed         | OutcomeUnknown         |
 |   WriteError, RemoteProtocolError, any other    |  (RequestNotSent)  |                        |
-|   transport error                               |                    |                        |
+|   request error (DecodingError, ...)            |                    |                        |
 | UnsupportedProtocol (bad base URL)              | CalendlyError      | CalendlyError          |
 | 5xx, 408                                        | ReadFailed         | OutcomeUnknown         |
 | 401                                             | Unauthorized       | Unauthorized           |
@@ -188,7 +188,7 @@ def classify_unreadable_success(response: httpx.Response, problem: str) -> Calen
     return UnexpectedResponse(message, info)
 
 
-def classify_transport_error(request: httpx.Request, exc: httpx.TransportError) -> CalendlyError:
+def classify_transport_error(request: httpx.Request, exc: httpx.RequestError) -> CalendlyError:
     """The error for a call that got no response at all."""
     route = describe_route(request)
     cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__

@@ -323,7 +323,7 @@ class CalendlyClient:
         started = time.monotonic()
         try:
             response = self._http.send(request)
-        except httpx.TransportError as exc:
+        except httpx.RequestError as exc:  # transport failures, undecodable bodies, redirects
             raise self._redactor.scrub(classify_transport_error(request, exc)) from exc
         self._observe(response, started)
         if not response.is_success:
