@@ -106,7 +106,10 @@ def _cmd_status(args: argparse.Namespace) -> int:
                 print(json.dumps(detail, indent=2))
             else:
                 views.print_request_detail(
-                    console, row, store.attempts_for(session, row.id), store.logs_for(session, row.id)
+                    console,
+                    row,
+                    store.attempts_for(session, row.id),
+                    store.logs_for(session, row.id),
                 )
             return 0
         rows = store.list_requests(session, limit=args.limit)

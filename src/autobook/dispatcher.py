@@ -5,6 +5,10 @@ restarted Redis lose nothing. Each tick picks the due requests (next action due,
 not sent again in the last `redispatch_after`) and marks them dispatched in the same conditional
 UPDATE, so several dispatchers running at once send each request once per interval. A duplicate
 message is harmless anyway: the claim refuses it.
+
+While sending is paused by a 401 the store hands out nothing; instead one dispatcher per
+`token_check_interval` asks Calendly who the token belongs to (`GET /users/me`, which books
+nothing) and lifts the pause when the token works again.
 """
 
 from __future__ import annotations
@@ -16,11 +20,38 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import store
+from autobook.calendly.client import CalendlyClient
+from autobook.errors import CalendlyError
 
 log = logging.getLogger(__name__)
 
 DISPATCH_BATCH = 500
 REDISPATCH_AFTER = timedelta(seconds=30)
+TOKEN_CHECK_INTERVAL = timedelta(seconds=15)
+
+
+def check_token_if_paused(
+    sessions: sessionmaker[Session],
+    client: CalendlyClient,
+    now: datetime,
+    *,
+    interval: timedelta = TOKEN_CHECK_INTERVAL,
+) -> bool:
+    """True when sending is (still) paused after this check."""
+    with sessions.begin() as session:
+        if store.sending_paused(session) is None:
+            return False
+        if not store.claim_token_check(session, now=now, interval=interval):
+            return True
+    try:
+        client.get_current_user()
+    except CalendlyError as exc:
+        log.warning("sending paused: the token still fails (%s)", exc.message)
+        return True
+    with sessions.begin() as session:
+        store.resume_sending(session, now=now)
+    log.info("the token works again: sending resumed")
+    return False
 
 
 def dispatch_due(
@@ -32,13 +63,15 @@ def dispatch_due(
 ) -> int:
     """Send the due requests; returns how many were sent."""
     with sessions.begin() as session:
-        due = store.take_due(session, now=now, limit=DISPATCH_BATCH, redispatch_after=redispatch_after)
+        due = store.take_due(
+            session, now=now, limit=DISPATCH_BATCH, redispatch_after=redispatch_after
+        )
     sent = 0
     for request_id in due:
         try:
             send(request_id)
             sent += 1
-        except Exception:  # noqa: BLE001 - the broker is down; the next tick tries again
+        except Exception:
             log.warning("dispatcher: could not send %s; will retry", request_id, exc_info=True)
             break
     if sent:

@@ -62,10 +62,11 @@ def record(session: Session, raw: object, *, now: datetime) -> SubmitResult:
             reason=exc.message,
             now=now,
         )
-        if created:
-            store.log(session, row.id, "invalid", exc.message, now=now)
     else:
         due_at = max(request.start_after, now) if request.start_after else now
+        message = "received"
+        if request.start_after and request.start_after > now:
+            message = f"received; follow-up held until {request.start_after.isoformat()}"
         row, created = store.intake(
             session,
             request_id=request.request_id,
@@ -74,12 +75,8 @@ def record(session: Session, raw: object, *, now: datetime) -> SubmitResult:
             next_action=NextAction.SEARCH,
             next_action_at=due_at,
             now=now,
+            log_message=message,
         )
-        if created:
-            message = "received"
-            if request.start_after and request.start_after > now:
-                message = f"received; follow-up held until {request.start_after.isoformat()}"
-            store.log(session, row.id, "received", message, now=now)
     due_now = (
         created
         and row.status == RequestStatus.RECEIVED
@@ -112,6 +109,8 @@ def submit_many(
         if result.due_now:
             try:
                 ring(result.request_id)
-            except Exception:  # noqa: BLE001 - the dispatcher sends it later; the row is safe
-                log.warning("broker unavailable; %s will be sent by the dispatcher", result.request_id)
+            except Exception:
+                log.warning(
+                    "broker unavailable; %s will be sent by the dispatcher", result.request_id
+                )
     return results

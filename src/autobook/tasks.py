@@ -60,7 +60,10 @@ def book(*args: Any, **kwargs: Any) -> None:
 def dispatch() -> int:
     """Send `autobook.book` for every request that is due or whose lease expired."""
     rt = runtime.current()
-    return dispatcher.dispatch_due(rt.sessions, rt.service.ctx.clock(), send=send_book)
+    now = rt.service.ctx.clock()
+    if dispatcher.check_token_if_paused(rt.sessions, rt.client, now):
+        return 0
+    return dispatcher.dispatch_due(rt.sessions, now, send=send_book)
 
 
 def send_book(request_id: str) -> None:

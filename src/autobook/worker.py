@@ -2,9 +2,9 @@
 
 The broker is a doorbell, the database is the truth: a lost, duplicated or late message never
 changes an outcome, because every task claims its request in the database first (see
-`autobook.store`). The settings below make delivery at-least-once and bring back the messages of a
-dead worker quickly; the periodic dispatcher (`autobook.dispatch`, run by the embedded beat) re-sends
-whatever is due or whose lease expired, so even a message that is gone for good loses nothing.
+`autobook.store`). The settings below make delivery at-least-once and bring back the messages of
+a dead worker quickly; the periodic dispatcher (`autobook.dispatch`, run by the embedded beat)
+re-sends whatever is due or whose lease expired, so a message that is gone for good loses nothing.
 
 - `task_acks_late` + `task_reject_on_worker_lost`: a message is acknowledged only after its task
   ran, and goes back to the queue when the worker process dies mid-task.
@@ -12,8 +12,8 @@ whatever is due or whose lease expired, so even a message that is gone for good 
   none and a slow poll does not delay the bookings queued behind it.
 - Redis `visibility_timeout` above the longest task: otherwise Redis redelivers a message whose
   task is still running. A redelivered message is harmless (the claim refuses it), only wasteful.
-- No ETA or countdown longer than a few seconds: Redis re-delivers ETA messages that outlive the
-  visibility timeout. Future work is a `next_action_at` column that the dispatcher watches.
+- No ETA or countdown at all: Redis re-delivers ETA messages that outlive the visibility timeout.
+  Future work is the request's `next_action_at`, which the dispatcher watches.
 """
 
 from __future__ import annotations

@@ -43,7 +43,10 @@ class EventTypeResolver:
     def organization(self) -> str:
         with self._lock:
             if self._organization is None:
-                self._organization = self._client.get_current_user().current_organization
+                organization = self._client.get_current_user().current_organization
+                if not organization:
+                    raise RequestRejected("the token's user has no current organization")
+                self._organization = organization
             return self._organization
 
     def by_uri(self, uri: str) -> EventType:
@@ -74,7 +77,7 @@ class EventTypeResolver:
         with self._lock:
             email = self._owner_emails.get(owner_uri)
         if email is None:
-            email = self._client.get_user(owner_uri).email
+            email = self._client.get_user(owner_uri).email or ""
             with self._lock:
                 self._owner_emails[owner_uri] = email
         return email
@@ -96,7 +99,7 @@ class EventTypeResolver:
             hint = " (it is inactive)" if candidates else ""
             raise EventTypeNotFound(f"event_type: no active event type matches {described}{hint}")
         if len(active) > 1:
-            owners = ", ".join(et.profile.name if et.profile else et.uri for et in active)
+            owners = ", ".join((et.profile.name if et.profile else None) or et.uri for et in active)
             raise EventTypeNotFound(
                 f"event_type: {len(active)} event types match {described} "
                 f"(owners: {owners}); add `owner` to choose one"

@@ -94,7 +94,7 @@ class BookingService:
             Steps(self.ctx, job).run()
         except LeaseLost:
             log.warning("request %s: lease lost, another worker continues", job.request_id)
-        except Exception as exc:  # noqa: BLE001 - one request's failure must not kill a worker
+        except Exception as exc:
             log.exception("request %s: unexpected error", job.request_id)
             self._unexpected(job, exc)
 

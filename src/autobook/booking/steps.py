@@ -17,14 +17,13 @@ from autobook.booking.availability import align_now
 from autobook.booking.body import BookingRuleViolation, build_invitee_body
 from autobook.booking.constraints import constraints_for
 from autobook.booking.service import BookingContext, Job, LeaseLost
-from autobook.booking.slots import Slot, choose_slot, search_windows
+from autobook.booking.slots import SearchWindow, Slot, choose_slot, search_windows
 from autobook.calendly.models import AvailableTime, EventType, Invitee
 from autobook.errors import (
     CalendlyError,
     InvalidRequest,
     OutcomeUnknown,
     RateLimited,
-    RequestNotSent,
     RequestRejected,
     SlotTaken,
     Unauthorized,
@@ -110,8 +109,6 @@ class Steps:
         except InvalidRequest as exc:
             self._release(RequestStatus.INVALID, reason=exc.message, log_kind="invalid")
             return
-        if self._sending_paused():
-            return
         action: NextAction | None = row.next_action
         chosen: Chosen | None = None
         while action is not None and action != NextAction.NONE:
@@ -124,35 +121,6 @@ class Steps:
                 action = self.reconcile()
             else:  # pragma: no cover - the enum is closed
                 raise ValueError(f"unknown next action {action}")
-
-    def _sending_paused(self) -> bool:
-        """The 401 rule: while the token is refused, hold every request (not failed)."""
-        with self.ctx.sessions.begin() as session:
-            pause = store.sending_paused(session)
-        if pause is None:
-            return False
-        now = self._now()
-        if pause.last_token_check_at is None or now - pause.last_token_check_at >= (
-            TOKEN_CHECK_INTERVAL
-        ):
-            try:
-                self.ctx.client.get_current_user()
-            except CalendlyError:
-                with self.ctx.sessions.begin() as session:
-                    store.note_token_check(session, now=now)
-            else:
-                with self.ctx.sessions.begin() as session:
-                    store.resume_sending(session)
-                self._log("resumed", "the token works again: sending resumed")
-                return False
-        row = self._row()
-        self._release(
-            row.status,
-            next_action=row.next_action,
-            at=now + TOKEN_CHECK_INTERVAL,
-            reason="held: Calendly refuses the token (401); waiting for a working token",
-        )
-        return True
 
     # -- search ----------------------------------------------------------------------------
 
@@ -174,7 +142,8 @@ class Steps:
         try:
             event_type = self._resolve()
         except CalendlyError as exc:
-            return self._calendly_failure(exc, during="resolving the event type"), None
+            self._calendly_failure(exc, during="resolving the event type")
+            return None, None
         self._update(event_type_uri=event_type.uri)
         self._log("resolved", f"event type {event_type.name!r}", {"uri": event_type.uri})
         now = self._now()
@@ -187,13 +156,14 @@ class Steps:
         )
         row = self._row()
         excluded = {datetime.fromisoformat(text) for text in (row.excluded_slots or [])}
-        duration = timedelta(minutes=event_type.duration)
+        duration = timedelta(minutes=event_type.duration or 0)
         best: tuple[Slot, AvailableTime] | None = None
         for window in windows:
             try:
                 times, fresh = self.ctx.snapshots.slots(event_type.uri, window)
             except CalendlyError as exc:
-                return self._calendly_failure(exc, during="polling availability"), None
+                self._calendly_failure(exc, during="polling availability")
+                return None, None
             self._log(
                 "window_polled",
                 f"{window.start.isoformat()} to {window.end.isoformat()}: {len(times)} open slots"
@@ -201,7 +171,7 @@ class Steps:
             )
             by_start = {t.start_time: t for t in times}
             slot = choose_slot(
-                [Slot(t.start_time, t.invitees_remaining) for t in times],
+                [Slot(t.start_time, t.invitees_remaining or 1) for t in times],
                 duration,
                 constraints,
                 self._now(),
@@ -216,11 +186,12 @@ class Steps:
             if best is None or slot.start > best[0].start:
                 best = candidate
         if best is None:
-            return self._no_match(windows), None
+            self._no_match(windows)
+            return None, None
         self._log("slot_chosen", f"slot {best[1].start_time_raw}")
         return NextAction.BOOK, Chosen(event_type, best[1])
 
-    def _no_match(self, windows: list[Any]) -> None:
+    def _no_match(self, windows: list[SearchWindow]) -> None:
         assert self.request is not None
         now = self._now()
         until = self.request.keep_trying_until
@@ -244,7 +215,6 @@ class Steps:
                 reason=f"no slot meets the request's constraints {span}",
                 log_kind="no_slot",
             )
-        return None
 
     # -- book ------------------------------------------------------------------------------
 
@@ -263,7 +233,7 @@ class Steps:
                 session,
                 self.job.claim,
                 slot_start=chosen.slot.start_time,
-                correlation_token=built.correlation_token,
+                correlation_token=built.correlation_token or "",
             )
             if attempt_id is None:
                 raise LeaseLost
@@ -293,7 +263,8 @@ class Steps:
         except CalendlyError as exc:
             state = "rejected" if isinstance(exc, RequestRejected) else "not_sent"
             self._finish_attempt(attempt_id, state, exc)
-            return self._calendly_failure(exc, during="booking")
+            self._calendly_failure(exc, during="booking")
+            return None
         with self.ctx.sessions.begin() as session:
             store.finish_attempt(
                 session, self.job.claim, attempt_id, state="booked", http_status=201
@@ -368,9 +339,12 @@ class Steps:
             return NextAction.SEARCH
         try:
             event_type = self._resolve()
-            found = self._find_booking(attempt.slot_start, attempt.correlation_token, event_type)
+            found = self._find_booking(
+                attempt.slot_start, attempt.correlation_token or None, event_type
+            )
         except CalendlyError as exc:
-            return self._calendly_failure(exc, during="reconciling", next_action=NextAction.RECONCILE)
+            self._calendly_failure(exc, during="reconciling", next_action=NextAction.RECONCILE)
+            return None
         if found is not None:
             with self.ctx.sessions.begin() as session:
                 store.finish_attempt(session, self.job.claim, attempt.id, state="adopted")
@@ -481,7 +455,6 @@ class Steps:
                     log_kind="retry",
                     transient_failures=retries,
                 )
-        return None
 
 
 def describe_refusal(exc: CalendlyError) -> str:
