@@ -52,7 +52,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 def _cmd_submit(args: argparse.Namespace) -> int:
     from autobook import db, intake
     from autobook.requests import decode_request_text
-    from autobook.runtime import utc_now
+    from autobook.times import utc_now
 
     settings = get_settings()
     _ready_database(settings)
@@ -86,6 +86,7 @@ def _cmd_submit(args: argparse.Namespace) -> int:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     from autobook import db, store, views
+    from autobook.times import utc_z
 
     settings = get_settings()
     _ready_database(settings)
@@ -100,7 +101,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
             if args.json:
                 detail = views.as_json(row)
                 detail["log"] = [
-                    {"at": views.utc_z(e.at), "kind": e.kind, "message": e.message}
+                    {"at": utc_z(e.at), "kind": e.kind, "message": e.message}
                     for e in store.logs_for(session, row.id)
                 ]
                 print(json.dumps(detail, indent=2))

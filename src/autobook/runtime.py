@@ -10,7 +10,6 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,14 +21,11 @@ from autobook.calendly.budget import InMemoryBudget, RateBudget, RedisBudget
 from autobook.calendly.client import CalendlyClient, build_http_client
 from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
+from autobook.times import utc_now
 
 
 class MissingToken(AutobookError):
     """AUTOBOOK_CALENDLY_TOKEN is not set: the worker cannot call Calendly."""
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass

@@ -7,7 +7,6 @@ Nothing here ever prints the token (no view reads it).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -15,12 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from autobook.models import BookingAttemptRow, BookingRequestRow, RequestLogRow
-
-
-def utc_z(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+from autobook.times import utc_z
 
 
 def invitee_zone(row: BookingRequestRow) -> ZoneInfo | None:

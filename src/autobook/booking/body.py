@@ -146,18 +146,18 @@ def _location(
         return None
     kinds = [config.kind for config in configured]
     if request.location is not None:
-        wanted = request.location.kind
+        wanted = str(request.location.kind)
         if wanted not in kinds:
             raise BookingRuleViolation(
                 "location.kind",
-                f"{wanted!r} is not configured for event type {event_type.name!r}; "
+                f"'{wanted}' is not configured for event type {event_type.name!r}; "
                 f"choose one of: {', '.join(kinds)}",
             )
         config = configured[kinds.index(wanted)]
         value = request.location.location or config.location
         if wanted in KINDS_NEEDING_INPUT and not value:
             raise BookingRuleViolation(
-                "location.location", f"location kind {wanted!r} needs `location.location`"
+                "location.location", f"location kind '{wanted}' needs `location.location`"
             )
         return _location_body(wanted, value)
     for config in configured:

@@ -30,6 +30,7 @@ from autobook.errors import (
 )
 from autobook.models import NextAction, RequestStatus
 from autobook.requests import BookingRequest, EventTypeSelector, parse_request
+from autobook.times import utc_z
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +167,7 @@ class Steps:
                 return None, None
             self._log(
                 "window_polled",
-                f"{window.start.isoformat()} to {window.end.isoformat()}: {len(times)} open slots"
+                f"{utc_z(window.start)} to {utc_z(window.end)}: {len(times)} open slots"
                 + ("" if fresh else " (shared snapshot)"),
             )
             by_start = {t.start_time: t for t in times}
@@ -196,7 +197,7 @@ class Steps:
         now = self._now()
         until = self.request.keep_trying_until
         span = (
-            f"between {windows[0].start.isoformat()} and {windows[-1].end.isoformat()}"
+            f"between {utc_z(windows[0].start)} and {utc_z(windows[-1].end)}"
             if windows
             else "in the requested window (it is already over)"
         )
@@ -206,7 +207,7 @@ class Steps:
                 RequestStatus.WAITING,
                 next_action=NextAction.SEARCH,
                 at=at,
-                reason=f"no matching slot {span}; searching again until {until.isoformat()}",
+                reason=f"no matching slot {span}; searching again until {utc_z(until)}",
                 log_kind="waiting",
             )
         else:
