@@ -11,7 +11,8 @@ import logging
 import re
 from collections.abc import Iterable
 
-EMAIL = re.compile(r"([A-Za-z0-9._%+-])[A-Za-z0-9._%+-]*@([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# `@` or its URL-encoded form `%40` (an email in a query string).
+EMAIL = re.compile(r"([A-Za-z0-9._+-])[A-Za-z0-9._%+-]*?(?:@|%40)([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 # A number written with a leading + (E.164 and its spaced forms), or a bare run of 10-15 digits.
 # Dates and UUIDs are left alone: they have neither.
 PHONE = re.compile(r"(?<![\w+])(\+\d|\d(?=\d{9,14}\b))[\d\s().-]{4,}(\d{2})\b")

@@ -6,6 +6,7 @@ fork, so the runtime is built lazily, in the process that uses it, and rebuilt i
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import threading
@@ -19,6 +20,7 @@ from autobook.booking.resolve import EventTypeResolver
 from autobook.booking.service import BookingContext, BookingService
 from autobook.calendly.budget import InMemoryBudget, RateBudget, RedisBudget
 from autobook.calendly.client import CalendlyClient, build_http_client
+from autobook.calendly.retry import RetryPolicy
 from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
 from autobook.times import utc_now
@@ -44,6 +46,11 @@ def build_budget(settings: Settings) -> RateBudget:
     return InMemoryBudget(plan=settings.plan)
 
 
+def budget_key_for(token: str) -> str:
+    """Calendly limits per user, and one token is one user: key the budget by a token digest."""
+    return "token-" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
 def build_runtime(settings: Settings) -> Runtime:
     if settings.calendly_token is None:
         raise MissingToken
@@ -54,7 +61,13 @@ def build_runtime(settings: Settings) -> Runtime:
         connect_timeout=settings.http_connect_timeout_seconds,
         read_timeout=settings.http_read_timeout_seconds,
     )
-    client = CalendlyClient(http, budget=build_budget(settings))
+    token = settings.calendly_token.get_secret_value()
+    client = CalendlyClient(
+        http,
+        budget=build_budget(settings),
+        budget_key=budget_key_for(token),
+        retry=RetryPolicy.for_testing() if settings.testing else None,
+    )
     context = BookingContext(
         settings=settings,
         sessions=sessions,

@@ -380,7 +380,9 @@ class Steps:
     ) -> Invitee | None:
         assert self.request is not None
         email = self.request.invitee.email
-        events = self.ctx.client.iter_scheduled_events(
+        # Reconciling a booking goes before polls: it may use the budget's booking reserve.
+        client = self.ctx.client.prioritized()
+        events = client.iter_scheduled_events(
             organization=self.ctx.resolver.organization(),
             invitee_email=email,
             status="active",
@@ -390,7 +392,7 @@ class Steps:
         for event in events:
             if event.event_type != event_type.uri or event.start_time != slot_start:
                 continue
-            for invitee in self.ctx.client.iter_event_invitees(
+            for invitee in client.iter_event_invitees(
                 event.uri, email=email, status="active"
             ):
                 values = set((invitee.tracking or {}).values())
