@@ -12,7 +12,7 @@ from tests.support.sandbox import FakeClock, SandboxAdmin, auth_headers
 
 TOO_MANY = {
     "title": "Too Many Requests",
-    "message": "You have exceeded the rate limit. Try again after the number of seconds in X-RateLimit-Reset.",
+    "message": "You have exceeded the rate limit. Try again after the number of seconds in X-RateLimit-Reset.",  # noqa: E501
 }
 
 
