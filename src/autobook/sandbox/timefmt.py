@@ -18,6 +18,8 @@ _ISO_TIMESTAMP = re.compile(
     r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|z|[+-]\d{2}:?\d{2})$"
 )
 _FRACTION = re.compile(r"\.(\d+)")
+MIN_YEAR = 1900
+MAX_YEAR = 9000
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -37,9 +39,10 @@ def parse_timestamp(text: object) -> datetime | None:
     # fromisoformat in 3.11 takes at most 6 fractional digits: truncate, don't round.
     normalized = _FRACTION.sub(lambda m: "." + m.group(1)[:6].ljust(6, "0"), text, count=1)
     try:
-        parsed = datetime.fromisoformat(normalized.replace("z", "Z"))
-    except ValueError:
+        parsed = datetime.fromisoformat(normalized.replace("z", "Z")).astimezone(UTC)
+    except (ValueError, OverflowError):
         return None
-    if parsed.tzinfo is None:
+    # Keep clear of datetime's edges, so adding a meeting's duration can never overflow.
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         return None
-    return parsed.astimezone(UTC)
+    return parsed
