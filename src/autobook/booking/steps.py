@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from autobook import store
-from autobook.booking.availability import align_now
+from autobook.booking.availability import Snapshot, align_now
 from autobook.booking.body import BookingRuleViolation, build_invitee_body
 from autobook.booking.constraints import constraints_for
 from autobook.booking.service import BookingContext, Job, LeaseLost
@@ -40,6 +40,8 @@ MAX_NOT_SENT_RETRIES = 8
 NOT_SENT_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=10)
 TOKEN_CHECK_INTERVAL = timedelta(seconds=30)
+# Our attempts made slightly before a poll may not show in it yet (clocks, transit).
+SNAPSHOT_CLOCK_MARGIN = timedelta(seconds=2)
 
 
 @dataclass
@@ -161,14 +163,15 @@ class Steps:
         best: tuple[Slot, AvailableTime] | None = None
         for window in windows:
             try:
-                times, fresh = self.ctx.snapshots.slots(event_type.uri, window)
+                snapshot = self.ctx.snapshots.get(event_type.uri, window)
             except CalendlyError as exc:
                 self._calendly_failure(exc, during="polling availability")
                 return None, None
+            times = self._still_open(event_type.uri, snapshot)
             self._log(
                 "window_polled",
                 f"{utc_z(window.start)} to {utc_z(window.end)}: {len(times)} open slots"
-                + ("" if fresh else " (shared snapshot)"),
+                + ("" if snapshot.fresh else " (shared snapshot)"),
             )
             by_start = {t.start_time: t for t in times}
             slot = choose_slot(
@@ -191,6 +194,19 @@ class Steps:
             return None, None
         self._log("slot_chosen", f"slot {best[1].start_time_raw}")
         return NextAction.BOOK, Chosen(event_type, best[1])
+
+    def _still_open(self, event_type_uri: str, snapshot: Snapshot) -> list[AvailableTime]:
+        """The snapshot's slots minus the seats our workers took since it was polled."""
+        with self.ctx.sessions.begin() as session:
+            claims = store.slot_claims_since(
+                session, event_type_uri, since=snapshot.polled_at - SNAPSHOT_CLOCK_MARGIN
+            )
+        still_open: list[AvailableTime] = []
+        for slot in snapshot.slots:
+            remaining = (slot.invitees_remaining or 1) - claims.get(slot.start_time, 0)
+            if remaining > 0:
+                still_open.append(slot.model_copy(update={"invitees_remaining": remaining}))
+        return still_open
 
     def _no_match(self, windows: list[SearchWindow]) -> None:
         assert self.request is not None
@@ -392,9 +408,7 @@ class Steps:
         for event in events:
             if event.event_type != event_type.uri or event.start_time != slot_start:
                 continue
-            for invitee in client.iter_event_invitees(
-                event.uri, email=email, status="active"
-            ):
+            for invitee in client.iter_event_invitees(event.uri, email=email, status="active"):
                 values = set((invitee.tracking or {}).values())
                 if token is None or token in values:
                     return invitee

@@ -43,6 +43,7 @@ from autobook.store.attempts import (
     latest_unresolved_attempt,
     note_reconcile_look,
     record_intent,
+    slot_claims_since,
 )
 from autobook.store.dispatch import due_requests, mark_dispatched, take_due
 from autobook.store.lifecycle import (
@@ -109,6 +110,7 @@ __all__ = [
     "renew_lease",
     "resume_sending",
     "sending_paused",
+    "slot_claims_since",
     "take_due",
     "update_claimed",
 ]

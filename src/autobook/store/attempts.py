@@ -206,3 +206,34 @@ def has_unknown_attempt(session: Session, /, request_pk: int) -> bool:
         .exists()
     )
     return bool(session.execute(statement).scalar())
+
+
+# The attempts that hold (or may hold) a slot: booked, adopted, or not settled yet.
+SLOT_HOLDING_STATES = frozenset({AttemptState.BOOKED, AttemptState.ADOPTED}) | (
+    UNRESOLVED_ATTEMPT_STATES
+)
+
+
+@transactional
+def slot_claims_since(
+    session: Session, /, event_type_uri: str, *, since: datetime
+) -> dict[datetime, int]:
+    """How many of our attempts hold each slot of an event type, counting those made since `since`.
+
+    Workers share one availability snapshot for a few seconds; a slot one of them booked (or is
+    booking) after the snapshot was taken is still listed as open in it. Subtracting these keeps
+    the next request from walking into `already_filled`.
+    """
+    statement = (
+        select(Attempt.slot_start)
+        .join(BookingRequestRow, BookingRequestRow.id == Attempt.request_pk)
+        .where(
+            BookingRequestRow.event_type_uri == event_type_uri,
+            Attempt.created_at >= aware_utc(since, "since"),
+            Attempt.state.in_(sorted(SLOT_HOLDING_STATES)),
+        )
+    )
+    claims: dict[datetime, int] = {}
+    for slot_start in session.execute(statement).scalars():
+        claims[slot_start] = claims.get(slot_start, 0) + 1
+    return claims
