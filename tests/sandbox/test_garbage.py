@@ -71,10 +71,11 @@ WRONG_TYPES: list[Any] = [
 
 
 def booking_bodies(base: str) -> Iterator[Any]:
-    good = {
+    invitee: dict[str, Any] = {"name": "A", "email": "a@example.com", "timezone": "UTC"}
+    good: dict[str, Any] = {
         "event_type": event_type_uri(base, "questions"),
         "start_time": "2026-11-30T15:00:00Z",
-        "invitee": {"name": "A", "email": "a@example.com", "timezone": "UTC"},
+        "invitee": invitee,
         "location": {"kind": "zoom_conference"},
         "questions_and_answers": [{"question": "Company Name", "answer": "x", "position": 0}],
         "tracking": dict.fromkeys(
@@ -96,7 +97,7 @@ def booking_bodies(base: str) -> Iterator[Any]:
         ("name", "first_name", "last_name", "email", "timezone", "text_reminder_number"),
         WRONG_TYPES,
     ):
-        yield good | {"invitee": good["invitee"] | {key: wrong}}
+        yield good | {"invitee": invitee | {key: wrong}}
     for key, wrong in itertools.product(("kind", "location"), WRONG_TYPES):
         yield good | {"location": {"kind": "physical", key: wrong}}
     for wrong in WRONG_TYPES:
@@ -200,8 +201,8 @@ def test_garbage_cancellation_and_admin_bodies(raw: httpx.Client) -> None:
     for content in RAW_BODIES:
         check(raw.post(event, content=content))
     for path, body in itertools.product(("faults", "limits"), [*WRONG_TYPES, *RAW_BODIES]):
-        content = body if isinstance(body, bytes) else json.dumps(body)
-        response = raw.put(f"/_sandbox/{path}", content=content)
+        raw_body = body if isinstance(body, bytes) else json.dumps(body).encode()
+        response = raw.put(f"/_sandbox/{path}", content=raw_body)
         check(response, validate=False)
     raw.put("/_sandbox/faults", json={})
 

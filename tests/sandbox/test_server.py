@@ -16,7 +16,8 @@ from tests.support.sandbox import calendly_client, sandbox_process, write_seed
 
 def test_the_module_serves_a_seed_file_with_its_token_and_window(tmp_path: Path) -> None:
     seed_path = write_seed(tmp_path / "seed.json", base_seed())
-    with sandbox_process(seed_path=seed_path, token="tok-123", max_window_days=31) as url:
+    with sandbox_process(seed_path=seed_path, token="tok-123", max_window_days=31) as process:
+        url = process.url
         with calendly_client(url, token="tok-123") as client:
             assert client.get("/users/me").json()["resource"]["email"] == "nina@test.example"
             start = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -6,8 +6,8 @@
   bearer token and, by default, the conformance hook: every Calendly response body
   they receive is validated against Calendly's schemas.
 - :func:`running_sandbox` starts a :class:`SandboxServer` in a thread (port 0);
-  :func:`sandbox_process` runs ``python -m autobook.sandbox`` as a subprocess, for
-  tests whose workers live in other processes.
+  :func:`sandbox_process` runs ``python -m autobook.sandbox`` as a subprocess (its
+  ``.url`` and ``.pid``), for tests whose workers live in other processes.
 - :class:`FakeClock` is a settable clock for ``SandboxServer(clock=...)``.
 
     with running_sandbox() as sandbox, admin(sandbox.url) as sandbox_admin:
@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -188,14 +189,20 @@ def write_seed(path: Path, document: dict[str, Any]) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class SandboxProcess:
+    url: str
+    pid: int
+
+
 @contextmanager
 def sandbox_process(
     port: int | None = None,
     seed_path: str | Path | None = None,
     token: str = TOKEN,
     max_window_days: int = 7,
-) -> Iterator[str]:
-    """``python -m autobook.sandbox`` as a subprocess; yields its base URL, stops it afterwards."""
+) -> Iterator[SandboxProcess]:
+    """``python -m autobook.sandbox`` as a subprocess, stopped afterwards."""
     port = port or free_port()
     command = [sys.executable, "-m", "autobook.sandbox", "--port", str(port), "--token", token]
     command += ["--max-window-days", str(max_window_days)]
@@ -221,7 +228,7 @@ def sandbox_process(
                 if time.monotonic() > deadline:
                     raise RuntimeError("sandbox process did not start") from None
                 time.sleep(0.05)
-        yield url
+        yield SandboxProcess(url, process.pid)
     finally:
         process.terminate()
         try:

@@ -132,7 +132,7 @@ async def list_available_times(call: Call) -> Response:
     if end - start > timedelta(days=max_days):
         raise invalid([detail("end_time", _window_message(max_days))])
     offers = call.state.availability.offers_between(record, start, end, call.now)
-    return json_response({"collection": [render.available_time(record, offer) for offer in offers]})
+    return Response(render.available_times_json(record, offers), media_type="application/json")
 
 
 async def list_events(call: Call) -> Response:

@@ -108,11 +108,19 @@ class SandboxApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        started = False
+
+        async def tracking_send(message: MutableMapping[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self._handle(scope, receive, send)
+            await self._handle(scope, receive, tracking_send)
         except Exception:
             logger.exception("sandbox: unexpected error on %s %s", scope["method"], scope["path"])
-            await json_response(INTERNAL_ERROR_BODY, status=500)(scope, receive, send)
+            if not started:
+                await json_response(INTERNAL_ERROR_BODY, status=500)(scope, receive, send)
 
     def _authorized(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")
@@ -174,6 +182,11 @@ class SandboxApp:
             return await handler(call)
         except ApiError as error:
             return error_response(error)
+        except Exception:
+            # A bug, not bad input: log it (path only, no body) and answer like Calendly.
+            scope = call.request.scope
+            logger.exception("sandbox: unexpected error on %s %s", scope["method"], scope["path"])
+            return json_response(INTERNAL_ERROR_BODY, 500)
 
     async def _send(
         self, response: Response, verdict: Verdict, scope: Scope, receive: Receive, send: Send

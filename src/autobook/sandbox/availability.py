@@ -14,8 +14,10 @@ interval ends. A start is offered when it is on such a grid, lies strictly after
 - group: the host is free apart from this type's own event at that start, and
   ``invitees_remaining = capacity - active invitees`` is above zero.
 
-Pure functions of a :class:`Store` and the clock; interval results are cached per
-(host, local date) since working hours never change while the server runs.
+Pure functions of a :class:`Store` and the clock. Working intervals are cached per
+(host, local date), since working hours never change while the server runs; offers
+are cached per (event type, UTC date) under the versions of the hosts' calendars,
+and the clock (``now``, minimum notice) is applied after the cache.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from datetime import UTC, date, datetime, timedelta
 from .store import EventType, ScheduledEvent, Store, User
 
 Interval = tuple[datetime, datetime]
+
+# Cached (event type, UTC date) offer lists; the cache is simply emptied when full.
+MAX_CACHED_DAYS = 20_000
 
 
 @dataclass(frozen=True)
@@ -122,6 +127,7 @@ class Availability:
     def __init__(self, store: Store, hours: WorkingHours | None = None) -> None:
         self.store = store
         self.hours = hours or WorkingHours()
+        self._day_cache: dict[tuple[str, date], tuple[tuple[int, ...], list[Offer]]] = {}
 
     def offers_between(
         self, event_type: EventType, start: datetime, end: datetime, now: datetime
@@ -129,22 +135,49 @@ class Availability:
         """Offered starts in [start, end), earliest first."""
         if not event_type.active:
             return []
+        # _far_enough_ahead, inlined: this loop runs for every slot of every poll.
+        lowest = max(start, now + timedelta(minutes=event_type.min_notice_minutes))
+        offers: list[Offer] = []
+        day, last_day = start.date(), (end - timedelta(microseconds=1)).date()
+        while day <= last_day:
+            offers.extend(
+                offer
+                for offer in self._offers_on(event_type, day)
+                if lowest <= offer.start < end and offer.start > now
+            )
+            day += timedelta(days=1)
+        return offers
+
+    def _offers_on(self, event_type: EventType, day: date) -> list[Offer]:
+        """Every offer starting on one UTC date, before the clock is applied; cached.
+
+        The cache key holds the versions of the type's hosts' calendars, so any booking
+        or cancellation for one of them recomputes the day, and nothing else does.
+        """
+        versions = tuple(self.store.host_versions[host] for host in event_type.host_uuids)
+        key = (event_type.uuid, day)
+        cached = self._day_cache.get(key)
+        if cached is not None and cached[0] == versions:
+            return cached[1]
+        day_start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+        day_end = day_start + timedelta(days=1)
         candidates: set[datetime] = set()
         for host_uuid in event_type.host_uuids:
             user = self.store.users[host_uuid]
-            for interval in self.hours.between(user, start, end):
+            for interval in self.hours.between(user, day_start, day_end):
                 candidates.update(
                     candidate
                     for candidate in _grid(interval, event_type)
-                    if start <= candidate < end
+                    if day_start <= candidate < day_end
                 )
         offers = []
         for candidate in sorted(candidates):
-            if not _far_enough_ahead(event_type, candidate, now):
-                continue
             offer = self._evaluate(event_type, candidate)
             if offer is not None:
                 offers.append(offer)
+        if len(self._day_cache) >= MAX_CACHED_DAYS:
+            self._day_cache.clear()
+        self._day_cache[key] = (versions, offers)
         return offers
 
     def offer_at(self, event_type: EventType, start: datetime, now: datetime) -> Offer | None:

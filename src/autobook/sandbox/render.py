@@ -10,6 +10,9 @@ are kept too. Timestamps carry microseconds and a trailing Z.
 
 from __future__ import annotations
 
+import functools
+import json
+from datetime import datetime
 from html import escape
 from typing import Any
 
@@ -135,16 +138,44 @@ def event_type(base: str, store: Store, record: EventType) -> dict[str, Any]:
 
 
 def available_time(record: EventType, offer: Offer) -> dict[str, Any]:
-    day = offer.start.strftime("%Y-%m-%d")
+    start_time, scheduling_url = _slot_texts(record.profile_slug, record.slug, offer.start)
     return {
         "status": "available",
         "invitees_remaining": offer.invitees_remaining,
-        "start_time": format_timestamp(offer.start),
-        "scheduling_url": (
-            f"{SCHEDULING_HOST}/{record.profile_slug}/{record.slug}/{format_url_timestamp(offer.start)}"
-            f"?month={day[:7]}&date={day}"
-        ),
+        "start_time": start_time,
+        "scheduling_url": scheduling_url,
     }
+
+
+def available_times_json(record: EventType, offers: list[Offer]) -> bytes:
+    """``{"collection": [...]}`` as JSON bytes, from per-slot fragments cached across polls."""
+    parts = [
+        _slot_json(record.profile_slug, record.slug, offer.start, offer.invitees_remaining)
+        for offer in offers
+    ]
+    return ('{"collection":[' + ",".join(parts) + "]}").encode()
+
+
+@functools.lru_cache(maxsize=65_536)
+def _slot_texts(profile_slug: str, slug: str, start: datetime) -> tuple[str, str]:
+    day = start.strftime("%Y-%m-%d")
+    return format_timestamp(start), (
+        f"{SCHEDULING_HOST}/{profile_slug}/{slug}/{format_url_timestamp(start)}"
+        f"?month={day[:7]}&date={day}"
+    )
+
+
+@functools.lru_cache(maxsize=65_536)
+def _slot_json(profile_slug: str, slug: str, start: datetime, remaining: int) -> str:
+    """Formatting dominates an availability answer, and the same slots are polled again."""
+    start_time, scheduling_url = _slot_texts(profile_slug, slug, start)
+    item = {
+        "status": "available",
+        "invitees_remaining": remaining,
+        "start_time": start_time,
+        "scheduling_url": scheduling_url,
+    }
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"))
 
 
 def cancellation(record: dict[str, Any]) -> dict[str, Any]:

@@ -176,6 +176,8 @@ class Store:
         self._busy: dict[str, dict[date, list[tuple[datetime, datetime, str]]]] = {}
         self._group_events: dict[tuple[str, datetime], str] = {}
         self._round_robin_turn: dict[str, int] = {}
+        # Bumped whenever a host's calendar changes; availability caches key on it.
+        self.host_versions: dict[str, int] = dict.fromkeys(self.users, 0)
         for index, booking in enumerate(seed.bookings):
             self._place_seed_booking(booking, index, created)
 
@@ -269,6 +271,7 @@ class Store:
         )
         self.invitees[invitee.uuid] = invitee
         event.invitee_uuids.append(invitee.uuid)
+        self._touch(event)
         if not from_seed:
             self.ledger.append(invitee.uuid)
         return event, invitee
@@ -284,8 +287,13 @@ class Store:
                 invitee.cancellation = cancellation
                 invitee.updated_at = now
         self._remove_from_indexes(event)
+        self._touch(event)
 
     # -- internals -----------------------------------------------------------------
+
+    def _touch(self, event: ScheduledEvent) -> None:
+        for host in event.host_uuids:
+            self.host_versions[host] += 1
 
     def _add_event(self, event: ScheduledEvent, event_type: EventType) -> None:
         self.events[event.uuid] = event
