@@ -7,6 +7,7 @@ sandbox on a free port and one or more real `autobook worker` processes, configu
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -114,18 +115,23 @@ class LocalStack:
 
     @staticmethod
     def stop(process: subprocess.Popen[bytes], *, kill: bool = False) -> None:
-        if process.poll() is not None:
-            return
-        sig = signal.SIGKILL if kill else signal.SIGTERM
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(timeout=STOP_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
+        """SIGTERM to the process itself (Celery then stops its pool), SIGKILL to the whole
+        group after the timeout or when `kill` (a crash, as `kill -9` would make it)."""
+        if process.poll() is None:
+            try:
+                if kill:
+                    os.killpg(process.pid, signal.SIGKILL)
+                else:
+                    process.send_signal(signal.SIGTERM)
+                process.wait(timeout=STOP_TIMEOUT_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+            except ProcessLookupError:
+                return
+        # Whatever is left of the group (pool children of a killed worker) goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.wait()
 
     def stop_all(self) -> None:
         for process in reversed(self.processes):
