@@ -31,6 +31,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     settings = get_settings()
     secrets = [settings.calendly_token.get_secret_value()] if settings.calendly_token else []
     logsafe.install(secrets)
+    logsafe.protect_celery_logging(secrets)
     _ready_database(settings)
     from autobook.worker import app
 

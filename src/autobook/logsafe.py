@@ -64,3 +64,17 @@ def protect(handlers: Iterable[logging.Handler], secrets: Iterable[str] = ()) ->
     for handler in handlers:
         if not any(isinstance(f, MaskingFilter) for f in handler.filters):
             handler.addFilter(MaskingFilter(secrets))
+
+
+def protect_celery_logging(secrets: Iterable[str] = ()) -> None:
+    """Celery installs handlers of its own (task logger, redirected stdout); mask those too."""
+    from celery import signals
+
+    secrets = tuple(secrets)
+
+    def _protect(logger: logging.Logger, **_: object) -> None:
+        protect(logger.handlers, secrets)
+        protect(logging.getLogger().handlers, secrets)
+
+    signals.after_setup_logger.connect(_protect, weak=False)
+    signals.after_setup_task_logger.connect(_protect, weak=False)
