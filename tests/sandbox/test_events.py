@@ -14,6 +14,7 @@ from tests.sandbox.seeds import (
     NOW,
     OWNER_EMAIL,
     PAST_EVENT_UUID,
+    event_type_uri,
     organization_uri,
     user_uri,
 )
@@ -199,6 +200,10 @@ def test_an_invitee_under_another_event_is_not_found(
     assert response.status_code == 404
 
 
+def invitee_event_type(booker: Booker) -> str:
+    return event_type_uri(booker.base, "solo")
+
+
 def test_cancellation_frees_the_slot_and_cancels_the_invitees(booker: Booker) -> None:
     invitee = booker.book("solo", SLOT, location={"kind": "zoom_conference"})
     response = booker.client.post(
@@ -219,7 +224,16 @@ def test_cancellation_frees_the_slot_and_cancels_the_invitees(booker: Booker) ->
     canceled_invitee = booker.client.get(invitee["uri"]).json()["resource"]
     assert canceled_invitee["status"] == "canceled"
     assert canceled_invitee["cancellation"]["canceler_type"] == "host"
-    # The slot is open again, for anyone.
+    # The slot is open again, for anyone: offered, then bookable.
+    offered = booker.client.get(
+        "/event_type_available_times",
+        params={
+            "event_type": invitee_event_type(booker),
+            "start_time": "2026-11-30T00:00:00Z",
+            "end_time": "2026-12-01T00:00:00Z",
+        },
+    ).json()["collection"]
+    assert "2026-11-30T15:00:00.000000Z" in [slot["start_time"] for slot in offered]
     again = booker.book(
         "solo",
         SLOT,
