@@ -12,8 +12,19 @@ re-sends whatever is due or whose lease expired, so a message that is gone for g
   none and a slow poll does not delay the bookings queued behind it.
 - Redis `visibility_timeout` above the longest task: otherwise Redis redelivers a message whose
   task is still running. A redelivered message is harmless (the claim refuses it), only wasteful.
+  It is *not* what brings a dead worker's request back: that request is leased, so any copy of
+  its message is refused until the lease expires, and then the dispatcher re-sends it at once
+  (`store.take_due`). Recovery after `kill -9` is the lease's remainder plus one dispatch tick;
+  see docs/reliability.md for the figures.
 - No ETA or countdown at all: Redis re-delivers ETA messages that outlive the visibility timeout.
   Future work is the request's `next_action_at`, which the dispatcher watches.
+- A Redis restart: the worker reconnects for ever (`broker_connection_max_retries = None`), with
+  socket timeouts and health checks so a dead connection is noticed within seconds; running tasks
+  finish their work (`worker_cancel_long_running_tasks_on_connection_loss = False`: their writes
+  are fenced, and cancelling one mid-POST would only force a reconcile). Messages lost with
+  Redis's memory are re-sent by the dispatcher, since their requests stay due in the database.
+- The embedded beat keeps its schedule in memory: the dispatch tick has nothing to persist, and
+  several workers on one data folder must not share a schedule file.
 """
 
 from __future__ import annotations
@@ -30,7 +41,22 @@ QUEUE_NAME = "autobook"
 # Longer than any task can run: a task holds a lease of `lease_seconds` and renews it, and a
 # booking step makes a bounded number of HTTP calls with explicit timeouts.
 REDIS_VISIBILITY_TIMEOUT_SECONDS = 900
+REDIS_SOCKET_TIMEOUT_SECONDS = 10.0  # above kombu's 1 s BRPOP wait
+REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS = 5.0
+REDIS_HEALTH_CHECK_INTERVAL_SECONDS = 10
 FILESYSTEM_POLLING_INTERVAL_SECONDS = 0.1
+IN_MEMORY_BEAT_SCHEDULER = "celery.beat:Scheduler"
+
+
+def redis_transport_options() -> dict[str, Any]:
+    return {
+        "visibility_timeout": REDIS_VISIBILITY_TIMEOUT_SECONDS,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT_SECONDS,
+        "socket_keepalive": True,
+        "retry_on_timeout": True,
+        "health_check_interval": REDIS_HEALTH_CHECK_INTERVAL_SECONDS,
+    }
 
 
 def create_app(settings: Settings) -> Celery:
@@ -43,11 +69,14 @@ def create_app(settings: Settings) -> Celery:
             "polling_interval": FILESYSTEM_POLLING_INTERVAL_SECONDS,
         }
     else:
-        transport_options = {"visibility_timeout": REDIS_VISIBILITY_TIMEOUT_SECONDS}
+        transport_options = redis_transport_options()
     app.conf.update(
         broker_url=settings.celery_broker_url,
         broker_transport_options=transport_options,
         broker_connection_retry_on_startup=True,
+        broker_connection_retry=True,
+        broker_connection_max_retries=None,
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         task_default_queue=QUEUE_NAME,
         task_serializer="json",
         accept_content=["json"],
@@ -60,6 +89,8 @@ def create_app(settings: Settings) -> Celery:
         worker_enable_remote_control=False,
         worker_send_task_events=False,
         worker_hijack_root_logger=False,
+        # Records the messages Celery cannot run (undecodable, unknown task) before dropping them.
+        worker_consumer="autobook.consumer:RecordingConsumer",
         beat_schedule={
             "dispatch-due-requests": {
                 "task": tasks.DISPATCH_TASK,
@@ -67,6 +98,7 @@ def create_app(settings: Settings) -> Celery:
                 "options": {"expires": float(settings.dispatch_interval_seconds) * 2},
             }
         },
+        beat_scheduler=IN_MEMORY_BEAT_SCHEDULER,
         beat_schedule_filename=str(Path(settings.data_dir) / "celerybeat-schedule"),
     )
     return app
