@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .seed import SeedError
 from .server import DEFAULT_HOST, DEFAULT_MAX_WINDOW_DAYS, DEFAULT_PORT, DEFAULT_TOKEN, serve
 
 
@@ -24,9 +23,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         serve(args.host, args.port, args.seed, args.token, args.max_window_days)
-    except (SeedError, ValueError) as exc:
-        print(exc, file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 0
     return 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sys
 import threading
 import time
 from types import TracebackType
@@ -104,8 +105,16 @@ def serve(
     token: str = DEFAULT_TOKEN,
     max_window_days: int = DEFAULT_MAX_WINDOW_DAYS,
 ) -> None:
-    """Serve the sandbox until interrupted (Ctrl-C). Raises SeedError for a bad seed."""
-    state = build_state(seed_path, token=token, max_window_days=max_window_days)
+    """Serve the sandbox until interrupted (Ctrl-C).
+
+    A bad seed or option is a user error, not a crash: its problems go to stderr and the
+    process exits with status 2, without a traceback.
+    """
+    try:
+        state = build_state(seed_path, token=token, max_window_days=max_window_days)
+    except ValueError as exc:  # SeedError is a ValueError
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from None
     store = state.store
     print(
         f"Calendly sandbox on http://{host}:{port} - {store.organization.name}: "
