@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,6 +27,8 @@ from autobook.requests import parse_request, request_id_of
 log = logging.getLogger(__name__)
 
 MALFORMED_PREFIX = "malformed-"
+# How much of a malformed message is kept: enough to recognise it, not a whole dump.
+MALFORMED_DESCRIPTION_CHARS = 500
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,34 @@ def synthetic_request_id(raw: object) -> str:
     except (TypeError, ValueError):
         text = repr(raw)
     return MALFORMED_PREFIX + hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def malformed_payload(args: Sequence[object], kwargs: Mapping[str, object]) -> dict[str, str]:
+    """What is kept of a queue message that is not a request: a bounded JSON description."""
+    try:
+        text = json.dumps({"args": list(args), "kwargs": dict(kwargs)}, default=repr)
+    except (TypeError, ValueError):
+        text = repr((args, kwargs))
+    return {"malformed_message": text[:MALFORMED_DESCRIPTION_CHARS]}
+
+
+def record_malformed(
+    session: Session, payload: dict[str, str], reason: str, *, now: datetime
+) -> SubmitResult:
+    """Record a queue message that is no request at all as `invalid`, once per distinct message.
+
+    `payload` comes from `malformed_payload`; its synthetic id makes a redelivered message (or
+    the same garbage sent twice) a no-op, like any resubmission.
+    """
+    row, created = store.intake(
+        session,
+        request_id=synthetic_request_id(payload),
+        payload=payload,
+        status=RequestStatus.INVALID,
+        reason=reason,
+        now=now,
+    )
+    return _result(row, created, now)
 
 
 def record(session: Session, raw: object, *, now: datetime) -> SubmitResult:
@@ -77,6 +107,10 @@ def record(session: Session, raw: object, *, now: datetime) -> SubmitResult:
             now=now,
             log_message=message,
         )
+    return _result(row, created, now)
+
+
+def _result(row: store.BookingRequestRow, created: bool, now: datetime) -> SubmitResult:
     due_now = (
         created
         and row.status == RequestStatus.RECEIVED

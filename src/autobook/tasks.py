@@ -2,14 +2,15 @@
 
 `autobook.book` takes one positional argument: a request's `request_id` (a string, for a request
 already recorded by `autobook submit` or the Python API), or a whole booking request (a JSON
-object), which is recorded first, idempotently. Anything else is a malformed message: it is
-recorded as `invalid` with the reason, the message is acknowledged, and the worker goes on.
+object), which is recorded first, idempotently. Anything else is a malformed message (no
+argument, several, keyword arguments, an id that was never recorded): it is recorded as
+`invalid` under a synthetic id with a reason naming `message` (or `request_id`), the message is
+acknowledged, and the worker goes on.
 `autobook.dispatch` re-sends every request that is due or whose lease expired.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
@@ -23,11 +24,12 @@ BOOK_TASK = "autobook.book"
 DISPATCH_TASK = "autobook.dispatch"
 
 
-def _describe_args(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
-    try:
-        return json.dumps({"args": args, "kwargs": kwargs}, default=repr)[:500]
-    except (TypeError, ValueError):
-        return repr((args, kwargs))[:500]
+def _wrong_shape_reason(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    keywords = f" ({', '.join(sorted(kwargs))})" if kwargs else ""
+    return (
+        f"message: {BOOK_TASK} takes one argument, a request_id or a whole request object; "
+        f"it got {len(args)} positional and {len(kwargs)} keyword arguments{keywords}"
+    )
 
 
 @shared_task(name=BOOK_TASK, ignore_result=True)
@@ -35,24 +37,43 @@ def book(*args: Any, **kwargs: Any) -> None:
     """Book one request; the signature takes anything so a bad message can be recorded."""
     rt = runtime.current()
     now = rt.service.ctx.clock()
-    request_pk: int | None = None
-    if len(args) == 1 and not kwargs and isinstance(args[0], str):
+    if len(args) != 1 or kwargs:
+        payload = intake.malformed_payload(args, kwargs)
         with rt.sessions.begin() as session:
-            row = store.get_by_request_id(session, args[0])
-            request_pk = row.id if row is not None else None
-        if request_pk is None:
-            log.warning("autobook.book: no request with id %r is recorded; ignored", args[0])
-            return
-    elif len(args) == 1 and not kwargs and isinstance(args[0], dict):
-        with rt.sessions.begin() as session:
-            result = intake.record(session, args[0], now=now)
-        request_pk = result.request_pk
-    else:
-        raw = {"malformed_message": _describe_args(args, kwargs)}
-        with rt.sessions.begin() as session:
-            result = intake.record(session, raw, now=now)
+            result = intake.record_malformed(
+                session, payload, _wrong_shape_reason(args, kwargs), now=now
+            )
         log.warning("autobook.book: malformed message recorded as %s", result.request_id)
         return
+    (message,) = args
+    if isinstance(message, str):
+        with rt.sessions.begin() as session:
+            row = store.get_by_request_id(session, message)
+            request_pk = row.id if row is not None else None
+            if row is None:
+                # Recorded under a synthetic id, never under `message`: that id stays free
+                # for the real request when it is submitted.
+                result = intake.record_malformed(
+                    session,
+                    intake.malformed_payload(args, kwargs),
+                    f"request_id: no request {message!r} is recorded: submit it first, "
+                    "or send the whole request object",
+                    now=now,
+                )
+        if request_pk is None:
+            log.warning(
+                "autobook.book: no request with id %r is recorded; recorded as %s",
+                message,
+                result.request_id,
+            )
+            return
+    else:
+        # A whole request (or a non-object, which intake records as invalid).
+        with rt.sessions.begin() as session:
+            result = intake.record(session, message, now=now)
+        if not result.due_now:
+            return
+        request_pk = result.request_pk
     rt.service.run(request_pk)
 
 
