@@ -11,15 +11,21 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
+from datetime import timedelta
 
+import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import db
-from autobook.booking.availability import AvailabilitySnapshots
+from autobook.booking.availability import AvailabilitySnapshots, RedisSnapshots
 from autobook.booking.resolve import EventTypeResolver
 from autobook.booking.service import BookingContext, BookingService
 from autobook.calendly.budget import InMemoryBudget, RateBudget, RedisBudget
-from autobook.calendly.client import CalendlyClient, build_http_client
+from autobook.calendly.client import (
+    DEFAULT_MAX_BUDGET_WAIT_SECONDS,
+    CalendlyClient,
+    build_http_client,
+)
 from autobook.calendly.retry import RetryPolicy
 from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
@@ -40,15 +46,32 @@ class Runtime:
 
 def build_budget(settings: Settings) -> RateBudget:
     if settings.redis_url:
-        import redis
-
         return RedisBudget(redis.Redis.from_url(settings.redis_url), plan=settings.plan)
     return InMemoryBudget(plan=settings.plan)
+
+
+def build_shared_snapshots(settings: Settings) -> RedisSnapshots | None:
+    """With Redis, every worker process shares the availability it polled."""
+    if not settings.redis_url:
+        return None
+    return RedisSnapshots(redis.Redis.from_url(settings.redis_url))
 
 
 def budget_key_for(token: str) -> str:
     """Calendly limits per user, and one token is one user: key the budget by a token digest."""
     return "token-" + hashlib.sha256(token.encode()).hexdigest()[:16]
+
+
+def post_call_bound(settings: Settings, policy: RetryPolicy) -> timedelta:
+    """The longest one `POST /invitees` call can take, from the first budget ask to giving up.
+
+    Each attempt may wait for the budget and for a connection; only a connect failure (nothing
+    sent) is retried, after a backoff; the attempt that is sent waits at most the read timeout.
+    """
+    attempts = max(1, policy.max_attempts)
+    per_attempt = DEFAULT_MAX_BUDGET_WAIT_SECONDS + settings.http_connect_timeout_seconds
+    backoffs = (attempts - 1) * policy.max_wait_seconds * policy.wait_multiplier
+    return timedelta(seconds=attempts * per_attempt + backoffs + settings.http_read_timeout_seconds)
 
 
 def build_runtime(settings: Settings) -> Runtime:
@@ -62,20 +85,27 @@ def build_runtime(settings: Settings) -> Runtime:
         read_timeout=settings.http_read_timeout_seconds,
     )
     token = settings.calendly_token.get_secret_value()
+    policy = RetryPolicy.for_testing() if settings.testing else RetryPolicy()
     client = CalendlyClient(
         http,
         budget=build_budget(settings),
         budget_key=budget_key_for(token),
-        retry=RetryPolicy.for_testing() if settings.testing else None,
+        retry=policy,
+        max_budget_wait_seconds=DEFAULT_MAX_BUDGET_WAIT_SECONDS,
     )
     context = BookingContext(
         settings=settings,
         sessions=sessions,
         client=client,
         resolver=EventTypeResolver(client, ttl_seconds=settings.event_type_cache_seconds),
-        snapshots=AvailabilitySnapshots(client, ttl_seconds=settings.availability_cache_seconds),
+        snapshots=AvailabilitySnapshots(
+            client,
+            ttl_seconds=settings.availability_cache_seconds,
+            shared=build_shared_snapshots(settings),
+        ),
         clock=utc_now,
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
+        post_call=post_call_bound(settings, policy),
     )
     return Runtime(settings, sessions, BookingService(context), client)
 

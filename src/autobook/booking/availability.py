@@ -14,11 +14,15 @@ the snapshot is dropped so the next search polls afresh.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+import redis
 
 from autobook.booking.slots import SearchWindow
 from autobook.calendly.client import CalendlyClient
@@ -46,19 +50,70 @@ class Snapshot:
     taken_at: float = 0.0  # monotonic, for the TTL
 
 
+class SharedSnapshots(Protocol):
+    """Where workers of other processes find the windows one of them polled."""
+
+    def load(self, event_type_uri: str, window: SearchWindow) -> Snapshot | None: ...
+
+    def save(self, event_type_uri: str, snapshot: Snapshot, ttl_seconds: float) -> None: ...
+
+
+class RedisSnapshots:
+    """Snapshots shared through Redis, keyed by event type and exact window.
+
+    Windows are aligned (`align_now`), so requests of the same few minutes ask for the same keys.
+    A Redis failure only costs a poll: snapshots are an optimisation, never the truth.
+    """
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "autobook:availability") -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    def _key(self, event_type_uri: str, window: SearchWindow) -> str:
+        span = f"{window.start.timestamp():.0f}-{window.end.timestamp():.0f}"
+        return f"{self._prefix}:{event_type_uri}:{span}"
+
+    def load(self, event_type_uri: str, window: SearchWindow) -> Snapshot | None:
+        try:
+            text = self._redis.get(self._key(event_type_uri, window))
+        except redis.RedisError:
+            return None
+        if not isinstance(text, bytes | str):
+            return None
+        document = json.loads(text)
+        slots = [AvailableTime.model_validate(item) for item in document["slots"]]
+        polled_at = datetime.fromisoformat(document["polled_at"])
+        return Snapshot(window, slots, polled_at, fresh=False)
+
+    def save(self, event_type_uri: str, snapshot: Snapshot, ttl_seconds: float) -> None:
+        document = {
+            "polled_at": snapshot.polled_at.isoformat(),
+            "slots": [slot.model_dump(mode="json") for slot in snapshot.slots],
+        }
+        milliseconds = max(int(ttl_seconds * 1000), 1)
+        try:
+            self._redis.set(
+                self._key(event_type_uri, snapshot.window), json.dumps(document), px=milliseconds
+            )
+        except redis.RedisError:
+            return
+
+
 class AvailabilitySnapshots:
-    """Per-process cache of availability windows; thread-safe."""
+    """Cache of availability windows: per process, and across processes when `shared` is set."""
 
     def __init__(
         self,
         client: CalendlyClient,
         *,
         ttl_seconds: float,
+        shared: SharedSnapshots | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._client = client
         self._ttl_seconds = ttl_seconds
+        self._shared = shared
         self._monotonic = monotonic
         self._clock = clock
         self._lock = threading.Lock()
@@ -80,12 +135,18 @@ class AvailabilitySnapshots:
                 if covered.start <= window.start and window.end <= covered.end:
                     slots = [s for s in snapshot.slots if window.start <= s.start_time < window.end]
                     return replace(snapshot, window=window, slots=slots, fresh=False)
+        if self._ttl_seconds > 0 and self._shared is not None:
+            shared = self._shared.load(event_type_uri, window)
+            if shared is not None:
+                return shared
         polled_at = self._clock()
         slots = self._client.list_available_times(event_type_uri, window.start, window.end)
         snapshot = Snapshot(window, slots, polled_at, fresh=True, taken_at=now)
         with self._lock:
             self.polls += 1
             self._snapshots.setdefault(event_type_uri, []).append(snapshot)
+        if self._ttl_seconds > 0 and self._shared is not None:
+            self._shared.save(event_type_uri, snapshot, self._ttl_seconds)
         return snapshot
 
     def forget(self, event_type_uri: str) -> None:
