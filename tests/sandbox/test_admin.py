@@ -7,6 +7,7 @@ import httpx
 from autobook.sandbox.server import SandboxServer
 from tests.sandbox.conftest import Booker
 from tests.sandbox.seeds import OWNER_EMAIL, event_type_uri, user_uri
+from tests.support.conformance import validate_response
 from tests.support.sandbox import SandboxAdmin, auth_headers, tracking
 
 SLOT = "2026-11-30T15:00:00Z"
