@@ -118,6 +118,7 @@ def test_the_admin_api_needs_the_token(sandbox: SandboxServer) -> None:
             "title": "Unauthenticated",
             "message": "The access token is invalid",
         }
+        validate_response("GET", "/users/me", 401, response.json())
     unknown = httpx.get(f"{sandbox.url}/_sandbox/nothing", headers=auth_headers())
     assert unknown.status_code == 404
 
@@ -135,3 +136,4 @@ def test_any_other_token_gets_the_exact_401(sandbox: SandboxServer) -> None:
             "title": "Unauthenticated",
             "message": "The access token is invalid",
         }
+        validate_response("GET", "/users/me", 401, response.json())
