@@ -40,13 +40,13 @@ def record_unusable_message(problem: str, message: Any, body: Any = None) -> Non
     """Record one message Celery could not run; never raises (the consumer must go on)."""
     try:
         headers = dict(getattr(message, "headers", None) or {})
-        raw = {
-            "malformed_message": problem,
+        payload = {
+            "malformed_message": _preview(body if body is not None else message.body),
             "task": str(headers.get("task", "")),
-            "body": _preview(body if body is not None else getattr(message, "body", "")),
         }
+        reason = f"message: {problem}; Celery could not run it (see the README for the format)"
         with _sessions().begin() as session:
-            result = intake.record(session, raw, now=utc_now())
+            result = intake.record_malformed(session, payload, reason, now=utc_now())
         log.warning("unusable message recorded as %s: %s", result.request_id, problem)
     except Exception:  # recording is best effort; the log line remains
         log.exception("could not record an unusable message (%s)", problem)

@@ -22,7 +22,7 @@ from types import TracebackType
 import httpx
 
 SANDBOX_TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's public default, not a secret
-READY_TIMEOUT_SECONDS = 20.0
+READY_TIMEOUT_SECONDS = 60.0  # generous: CI machines are shared and slow to fork
 STOP_TIMEOUT_SECONDS = 10.0
 
 

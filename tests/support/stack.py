@@ -149,10 +149,14 @@ class Stack:
         return self.local.start_worker(concurrency=concurrency, name=name)
 
     def stop(self) -> None:
-        self.local.stop_all()
-        self.admin.close()
-        with contextlib.suppress(Exception):
-            self.app.close()
+        """Stop whatever started; safe after a failed `start` (it must not hide that error)."""
+        if hasattr(self, "local"):
+            self.local.stop_all()
+        if hasattr(self, "admin"):
+            self.admin.close()
+        if hasattr(self, "app"):
+            with contextlib.suppress(Exception):
+                self.app.close()
 
     # -- requests ------------------------------------------------------------------------
 
