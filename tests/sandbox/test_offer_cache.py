@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from autobook.sandbox.availability import Availability
 from autobook.sandbox.seed import parse_seed
+from autobook.sandbox.seeding import build_store
 from autobook.sandbox.store import NewInvitee, Store
 from tests.sandbox.seeds import NOW, base_seed
 
@@ -32,7 +33,7 @@ def _answers(availability: Availability, store: Store) -> dict[str, list[tuple[d
 def test_cached_offers_match_a_fresh_computation_after_any_changes(
     steps: list[tuple[str, int, bool]],
 ) -> None:
-    store = Store(parse_seed(base_seed()))
+    store = build_store(parse_seed(base_seed()))
     cached = Availability(store)
     by_slug = {event_type.slug: event_type for event_type in store.event_types.values()}
     for number, (slug, pick, cancel_after) in enumerate(steps):

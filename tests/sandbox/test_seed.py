@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from autobook.sandbox.seed import Seed, SeedError, load_seed, parse_seed, stable_uuid
-from autobook.sandbox.store import Store
+from autobook.sandbox.seeding import build_store
 from tests.sandbox.seeds import base_seed
 
 TODAY = datetime(2026, 11, 22, tzinfo=UTC)
@@ -70,7 +70,7 @@ def test_the_default_seed_covers_every_location_rule(default_seed: Seed) -> None
 
 
 def test_the_same_seed_always_gives_the_same_uris() -> None:
-    first, second = Store(load_seed()), Store(load_seed())
+    first, second = build_store(load_seed()), build_store(load_seed())
     assert list(first.users) == list(second.users)
     assert list(first.event_types) == list(second.event_types)
     assert list(first.events) == list(second.events)
@@ -81,7 +81,7 @@ def test_the_same_seed_always_gives_the_same_uris() -> None:
 def test_given_uuids_win_over_derived_ones() -> None:
     document = base_seed()
     document["users"][0]["uuid"] = "11111111-2222-4333-8444-555555555555"
-    store = Store(parse_seed(document))
+    store = build_store(parse_seed(document))
     assert store.owner.uuid == "11111111-2222-4333-8444-555555555555"
 
 

@@ -25,6 +25,7 @@ from .errors import invalid
 from .faults import NO_FAULTS, Faults, Rolls
 from .ratelimit import RateLimiter, plan_for_tier
 from .seed import Seed
+from .seeding import build_store
 from .store import Store
 
 MAX_BODY_BYTES = 1_000_000
@@ -54,7 +55,7 @@ class SandboxState:
 
     def reset(self) -> None:
         """Back to the seed: its bookings only, no faults, its limits, no statistics."""
-        self.store = Store(self.seed)
+        self.store = build_store(self.seed)
         self.availability = Availability(self.store, self._hours)
         self.faults = Faults()
         self.limiter = RateLimiter()

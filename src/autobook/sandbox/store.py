@@ -1,8 +1,8 @@
 """The sandbox's in-memory state: users, event types, scheduled events and invitees.
 
-A :class:`Store` is built from a validated seed and changes only through
-:meth:`Store.book` and :meth:`Store.cancel`, which keep the indexes in step with the
-records: every active event is in its hosts' busy index (by UTC date) and, for group
+A :class:`Store` is built from a validated seed (by ``seeding.build_store``) and
+changes only through :meth:`Store.book` and :meth:`Store.cancel`, which keep the
+indexes in step with the records: every active event is in its hosts' busy index (by UTC date) and, for group
 types, in the index of group events by (event type, start). Records are never
 deleted: a canceled event keeps its invitees, so the ledger shows every booking ever
 made. Callers serialize mutations (the app holds one asyncio lock around
@@ -19,7 +19,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .locations import LocationChoice, LocationConfig, response_location
-from .seed import Seed, SeedBooking, SeedEventType, SeedUser, stable_uuid
 
 ACTIVE = "active"
 CANCELED = "canceled"
@@ -154,22 +153,18 @@ class Organization:
 class Store:
     """Records and indexes of one sandbox organization (see the module docstring)."""
 
-    def __init__(self, seed: Seed) -> None:
-        created = seed.created_at
-        self.organization = Organization(
-            str(seed.organization.resolved_uuid()), seed.organization.name, created
-        )
-        self.users: dict[str, User] = {}
-        self.users_by_email: dict[str, User] = {}
-        for seed_user in seed.users:
-            user = _user_from_seed(seed_user, created)
-            self.users[user.uuid] = user
-            self.users_by_email[user.email] = user
-        self.owner = self.users_by_email[seed.owner().email]
-        self.event_types: dict[str, EventType] = {}
-        for position, seed_type in enumerate(seed.event_types):
-            event_type = self._event_type_from_seed(seed_type, position, created)
-            self.event_types[event_type.uuid] = event_type
+    def __init__(
+        self,
+        organization: Organization,
+        users: list[User],
+        event_types: list[EventType],
+        owner_email: str,
+    ) -> None:
+        self.organization = organization
+        self.users = {user.uuid: user for user in users}
+        self.users_by_email = {user.email: user for user in users}
+        self.owner = self.users_by_email[owner_email]
+        self.event_types = {event_type.uuid: event_type for event_type in event_types}
         self.events: dict[str, ScheduledEvent] = {}
         self.invitees: dict[str, Invitee] = {}
         self.ledger: list[str] = []
@@ -178,8 +173,6 @@ class Store:
         self._round_robin_turn: dict[str, int] = {}
         # Bumped whenever a host's calendar changes; availability caches key on it.
         self.host_versions: dict[str, int] = dict.fromkeys(self.users, 0)
-        for index, booking in enumerate(seed.bookings):
-            self._place_seed_booking(booking, index, created)
 
     # -- queries -------------------------------------------------------------------
 
@@ -315,122 +308,6 @@ class Store:
         key = (event.event_type_uuid, event.start)
         if self._group_events.get(key) == event.uuid:
             del self._group_events[key]
-
-    def _event_type_from_seed(
-        self, seed_type: SeedEventType, position: int, created: datetime
-    ) -> EventType:
-        hosts = tuple(self.users_by_email[email].uuid for email in seed_type.hosts)
-        owner = self.users[hosts[0]]
-        pooled = seed_type.pooling_type is not None
-        team = (seed_type.team or f"{self.organization.name} Team") if pooled else None
-        return EventType(
-            uuid=str(seed_type.resolved_uuid()),
-            name=seed_type.name,
-            slug=seed_type.slug,
-            duration_minutes=seed_type.duration,
-            kind=seed_type.kind,
-            capacity=seed_type.capacity or 1,
-            pooling_type=seed_type.pooling_type,
-            host_uuids=hosts,
-            locations=None
-            if seed_type.locations is None
-            else tuple(LocationConfig(**loc.model_dump()) for loc in seed_type.locations),
-            questions=tuple(
-                Question(
-                    name=question.name,
-                    type=question.type,
-                    position=index,
-                    enabled=question.enabled,
-                    required=question.required,
-                    answer_choices=tuple(question.answer_choices),
-                    include_other=question.include_other,
-                )
-                for index, question in enumerate(seed_type.custom_questions)
-            ),
-            active=seed_type.active,
-            increment_minutes=seed_type.resolved_increment(),
-            min_notice_minutes=seed_type.min_notice_minutes,
-            description=seed_type.description,
-            internal_note=seed_type.internal_note,
-            color=seed_type.color,
-            secret=seed_type.secret,
-            position=position if seed_type.position is None else seed_type.position,
-            team=team,
-            profile_slug=_slugify(team) if team else owner.slug,
-            created_at=created,
-        )
-
-    def _place_seed_booking(self, booking: SeedBooking, index: int, created: datetime) -> None:
-        event_type = next(et for et in self.event_types.values() if et.slug == booking.event_type)
-        start = booking.start_time.astimezone(created.tzinfo)
-        join = self.group_event_at(event_type, start) if event_type.kind == "group" else None
-        if booking.host is not None:
-            hosts: tuple[str, ...] = (self.users_by_email[booking.host].uuid,)
-        elif event_type.pooling_type == "round_robin":
-            hosts = event_type.host_uuids[:1]
-        else:
-            hosts = event_type.host_uuids
-        invitee = booking.invitee
-        first = invitee.first_name
-        name = invitee.name or " ".join(part for part in (first, invitee.last_name) if part)
-        tracking = dict.fromkeys(TRACKING_KEYS) | dict(booking.tracking or {})
-        new = NewInvitee(
-            email=invitee.email,
-            name=name,
-            first_name=first,
-            last_name=invitee.last_name if first else None,
-            timezone=invitee.timezone,
-            questions_and_answers=list(booking.questions_and_answers),
-            tracking=tracking,
-            event_guests=list(booking.event_guests),
-        )
-        location = _seed_location(event_type, booking.location)
-        event, _ = self.book(
-            event_type,
-            start,
-            hosts,
-            new,
-            location,
-            created,
-            None,
-            join_event=join,
-            from_seed=True,
-            event_uuid=str(booking.resolved_uuid(index)),
-            invitee_uuid=str(stable_uuid("invitee", str(booking.resolved_uuid(index)))),
-        )
-        if booking.status == CANCELED:
-            self.cancel(event, _seed_cancellation(created), created)
-
-
-def _user_from_seed(seed_user: SeedUser, created: datetime) -> User:
-    return User(
-        uuid=str(seed_user.resolved_uuid()),
-        name=seed_user.name,
-        slug=seed_user.resolved_slug(),
-        email=seed_user.email,
-        timezone=seed_user.timezone,
-        zone=ZoneInfo(seed_user.timezone),
-        plan=seed_user.plan,
-        weekly_hours=seed_user.weekly_hours(),
-        created_at=created,
-    )
-
-
-def _seed_location(event_type: EventType, given: dict[str, str] | None) -> LocationChoice | None:
-    configured = event_type.locations or ()
-    if given is None:
-        return LocationChoice(configured[0]) if configured else None
-    kind = given.get("kind", "custom")
-    config = next((loc for loc in configured if loc.kind == kind), LocationConfig(kind))
-    return LocationChoice(config, given.get("location"))
-
-
-def _seed_cancellation(created: datetime) -> dict[str, Any]:
-    return {"canceled_by": "Seed", "reason": None, "canceler_type": "host", "created_at": created}
-
-
-def _slugify(text: str) -> str:
-    return "-".join("".join(ch if ch.isalnum() else " " for ch in text.lower()).split()) or "team"
 
 
 def _utc_dates(start: datetime, end: datetime) -> Iterator[date]:
