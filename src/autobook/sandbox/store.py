@@ -2,11 +2,11 @@
 
 A :class:`Store` is built from a validated seed (by ``seeding.build_store``) and
 changes only through :meth:`Store.book` and :meth:`Store.cancel`, which keep the
-indexes in step with the records: every active event is in its hosts' busy index (by UTC date) and, for group
-types, in the index of group events by (event type, start). Records are never
-deleted: a canceled event keeps its invitees, so the ledger shows every booking ever
-made. Callers serialize mutations (the app holds one asyncio lock around
-check-and-book); the store itself does no locking and no I/O.
+indexes in step with the records: every active event is in its hosts' busy index (by
+UTC date) and, for group types, in the index of group events by (event type, start).
+Records are never deleted: a canceled event keeps its invitees, so the ledger shows
+every booking ever made. Callers serialize mutations (the app holds one asyncio lock
+around check-and-book); the store itself does no locking and no I/O.
 """
 
 from __future__ import annotations
