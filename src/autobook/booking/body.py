@@ -26,16 +26,8 @@ from typing import Any
 
 from autobook.calendly.models import AvailableTime, EventType
 from autobook.errors import AutobookError
-from autobook.requests import BookingRequest
+from autobook.requests import TRACKING_KEYS, BookingRequest
 
-TRACKING_KEYS = (
-    "utm_campaign",
-    "utm_source",
-    "utm_medium",
-    "utm_content",
-    "utm_term",
-    "salesforce_uuid",
-)
 # Where the correlation token may go, in order of preference. salesforce_uuid is never used: a
 # CRM reads it back as a record id.
 CORRELATION_KEYS = ("utm_content", "utm_term", "utm_campaign", "utm_medium", "utm_source")
