@@ -29,10 +29,10 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.support.stack import running_stack  # noqa: E402
+from tests.support.stack import running_stack
 
 EVENT_TYPES = ("demo", "sales-round-robin", "onsite-visit", "intro")
-TOKEN = "sandbox-token"  # noqa: S105 - the sandbox's public default
+TOKEN = "sandbox-token"
 
 
 def sample(index: int, run: str) -> dict[str, Any]:
