@@ -438,6 +438,24 @@ def test_take_due_sends_each_request_once_per_redispatch_interval(
         assert store.take_due(session, now=hour, limit=10, redispatch_after=again) == ["a"]
 
 
+def test_take_due_sends_a_request_again_as_soon_as_the_lease_of_its_dead_worker_expires(
+    migrated_sessions: Sessions,
+) -> None:
+    pk = new_request(migrated_sessions, "a")
+    again = timedelta(minutes=10)
+    with migrated_sessions() as session:
+        assert store.take_due(session, now=T0, limit=10, redispatch_after=again) == ["a"]
+    claim(migrated_sessions, pk, now=T0 + timedelta(seconds=1))  # then the worker dies
+    expired = T0 + timedelta(seconds=1) + LEASE
+    with migrated_sessions() as session:
+        before = expired - timedelta(seconds=1)
+        assert store.take_due(session, now=before, limit=10, redispatch_after=again) == []
+        # Its message was spent on the dead worker: sent again now, not 10 minutes later.
+        assert store.take_due(session, now=expired, limit=10, redispatch_after=again) == ["a"]
+        later = expired + timedelta(seconds=1)
+        assert store.take_due(session, now=later, limit=10, redispatch_after=again) == []
+
+
 def test_concurrent_dispatchers_send_each_due_request_once(migrated_sessions: Sessions) -> None:
     for index in range(20):
         new_request(migrated_sessions, f"r{index:02}")

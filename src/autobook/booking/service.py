@@ -11,11 +11,15 @@ A task hands the service a request's primary key. The service claims the request
 
 Invariants:
 - Every write after the claim is fenced: a worker that lost its lease can change nothing.
+- The lease is renewed while the request runs, and before a `POST /invitees` it is stretched to
+  `post_lease` (the longest the call can take, plus the reconcile grace): nobody reconciles, let
+  alone re-sends, while our POST may still land.
 - An intent row is committed before each `POST /invitees`; an ambiguous failure is reconciled
   against Calendly before anything is sent again.
 - Every non-terminal release sets a next action and a time for it, so nothing sits forever.
 - The service knows nothing of Celery; exceptions never escape `run` (a bad request is recorded,
-  an unexpected error is recorded and retried later, then `failed`).
+  an unexpected error is recorded and retried later, then `failed`, except while a booking of
+  ours may exist: then it keeps reconciling, with a capped backoff, since `failed` would lie).
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 
 MAX_UNEXPECTED_ERRORS = 5
 UNEXPECTED_ERROR_BACKOFF = timedelta(seconds=30)
+MAX_UNEXPECTED_ERROR_BACKOFF = timedelta(minutes=10)
 
 
 class LeaseLost(Exception):
@@ -65,6 +70,13 @@ class BookingContext:
     snapshots: AvailabilitySnapshots
     clock: Callable[[], datetime]
     worker_id: str
+    # The longest one `POST /invitees` call can take, retries and budget waits included.
+    post_call: timedelta = timedelta(seconds=120)
+
+    @property
+    def post_lease(self) -> timedelta:
+        """The lease held across a POST: the call, then the grace a late commit gets."""
+        return self.post_call + timedelta(seconds=self.settings.reconcile_grace_seconds)
 
 
 class BookingService:
@@ -99,6 +111,16 @@ class BookingService:
             self._unexpected(job, exc)
 
     def _unexpected(self, job: Job, exc: Exception) -> None:
+        try:
+            self._record_unexpected(job, exc)
+        except LeaseLost:
+            pass
+        except Exception:
+            # The database itself may be the problem; the lease expires and the dispatcher
+            # sends the request again.
+            log.exception("request %s: could not record the error", job.request_id)
+
+    def _record_unexpected(self, job: Job, exc: Exception) -> None:
         now = self.ctx.clock()
         reason = f"internal error: {type(exc).__name__}: {str(exc)[:300]}"
         with self.ctx.sessions.begin() as session:
@@ -106,8 +128,11 @@ class BookingService:
             errors = int((row.extra or {}).get("unexpected_errors", 0)) + 1
             extra = {**(row.extra or {}), "unexpected_errors": errors}
             store.log(session, job.request_pk, "error", reason)
-            if errors >= MAX_UNEXPECTED_ERRORS:
-                store.release(
+            # After an intent the next action is reconcile: a booking may exist, so never give
+            # up into `failed` (the database would then contradict Calendly).
+            unclear = row.next_action is NextAction.RECONCILE
+            if errors >= MAX_UNEXPECTED_ERRORS and not unclear:
+                applied = store.release(
                     session,
                     job.claim,
                     status=RequestStatus.FAILED,
@@ -117,12 +142,15 @@ class BookingService:
                     extra=extra,
                 )
             else:
-                store.release(
+                backoff = min(UNEXPECTED_ERROR_BACKOFF * errors, MAX_UNEXPECTED_ERROR_BACKOFF)
+                applied = store.release(
                     session,
                     job.claim,
                     status=row.status,
                     next_action=row.next_action,
-                    next_action_at=now + UNEXPECTED_ERROR_BACKOFF * errors,
+                    next_action_at=now + backoff,
                     reason=reason,
                     extra=extra,
                 )
+            if not applied:
+                raise LeaseLost

@@ -2,7 +2,19 @@
 
 Each action reads what it needs, talks to Calendly, and records its outcome with fenced writes.
 It returns the next action to run under the same claim, or None once the request is released.
-Failures are classified by what to do next (see `autobook.errors`), never by message.
+Failures are classified by what to do next (see `autobook.errors` and `booking/failures.py`),
+never by message.
+
+The rules of DESIGN §4 that live here:
+- The lease is renewed before each action and while a search walks its windows; before a
+  `POST /invitees` it is stretched to cover the longest the call can take plus the reconcile
+  grace, so nobody can reconcile (and re-send) while our POST may still land.
+- An intent row is committed before each POST (`store.record_intent`, which also refuses while
+  sending is paused by a 401: concurrent tasks stop there too, and their request is held).
+- An unknown outcome is reconciled after `reconcile_grace_seconds`, and is declared absent only
+  after a second look another grace period later; only then is the request searched again.
+- `already_filled` at a slot where an earlier attempt of ours had an unclear outcome may be our
+  own booking: it is reconciled, with every correlation token we sent for that slot.
 """
 
 from __future__ import annotations
@@ -16,6 +28,8 @@ from autobook import store
 from autobook.booking.availability import Snapshot, align_now
 from autobook.booking.body import BookingRuleViolation, build_invitee_body
 from autobook.booking.constraints import constraints_for
+from autobook.booking.failures import Failures, describe_refusal
+from autobook.booking.reconcile import find_our_booking
 from autobook.booking.service import BookingContext, Job, LeaseLost
 from autobook.booking.slots import SearchWindow, Slot, choose_slot, search_windows
 from autobook.calendly.models import AvailableTime, EventType, Invitee
@@ -23,25 +37,29 @@ from autobook.errors import (
     CalendlyError,
     InvalidRequest,
     OutcomeUnknown,
-    RateLimited,
     RequestRejected,
     SlotTaken,
-    Unauthorized,
 )
-from autobook.models import NextAction, RequestStatus
+from autobook.models import AttemptState, NextAction, RequestStatus
 from autobook.requests import BookingRequest, EventTypeSelector, parse_request
 from autobook.times import utc_z
+
+__all__ = ["RECONCILE_LOOKS", "Steps", "describe_refusal"]
 
 log = logging.getLogger(__name__)
 
 RECONCILE_LOOKS = 2
-RECONCILE_WINDOW = timedelta(minutes=1)
-MAX_NOT_SENT_RETRIES = 8
-NOT_SENT_BACKOFF = timedelta(seconds=5)
-MAX_BACKOFF = timedelta(minutes=10)
-TOKEN_CHECK_INTERVAL = timedelta(seconds=30)
 # Our attempts made slightly before a poll may not show in it yet (clocks, transit).
 SNAPSHOT_CLOCK_MARGIN = timedelta(seconds=2)
+# Attempt states whose booking may exist without our knowing it.
+UNCLEAR_STATES = frozenset(
+    {
+        AttemptState.INTENT,
+        AttemptState.SENT,
+        AttemptState.UNKNOWN,
+        AttemptState.NOT_FOUND,
+    }
+)
 
 
 @dataclass
@@ -50,58 +68,31 @@ class Chosen:
     slot: AvailableTime
 
 
-class Steps:
+class Steps(Failures):
     """Runs the next actions of one claimed request."""
 
     def __init__(self, context: BookingContext, job: Job) -> None:
-        self.ctx = context
-        self.job = job
+        super().__init__(context, job)
         self.request: BookingRequest | None = None
 
-    # -- plumbing --------------------------------------------------------------------------
+    # -- the lease -------------------------------------------------------------------------
 
-    def _now(self) -> datetime:
-        return self.ctx.clock()
-
-    def _update(self, **fields: Any) -> None:
+    def _renew(self, at_least: timedelta | None = None) -> None:
+        """Extend the lease to `now + max(lease, at_least)`; LeaseLost if it is gone."""
+        lease = timedelta(seconds=self.ctx.settings.lease_seconds)
+        if at_least is not None:
+            lease = max(lease, at_least)
         with self.ctx.sessions.begin() as session:
-            if not store.update_claimed(session, self.job.claim, **fields):
-                raise LeaseLost
+            renewed = store.renew_lease(session, self.job.claim, lease=lease, now=self._now())
+        if renewed is None:
+            raise LeaseLost
+        self.job.claim = renewed
 
-    def _log(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
-        with self.ctx.sessions.begin() as session:
-            store.log(session, self.job.request_pk, kind, message, data)
-
-    def _release(
-        self,
-        status: RequestStatus,
-        *,
-        next_action: NextAction = NextAction.NONE,
-        at: datetime | None = None,
-        reason: str | None = None,
-        log_kind: str | None = None,
-        **fields: Any,
-    ) -> None:
-        with self.ctx.sessions.begin() as session:
-            applied = store.release(
-                session,
-                self.job.claim,
-                status=status,
-                next_action=next_action,
-                next_action_at=at,
-                reason=reason,
-                **fields,
-            )
-            if not applied:
-                raise LeaseLost
-            if log_kind is not None:
-                store.log(session, self.job.request_pk, log_kind, reason or str(status))
-
-    def _row(self) -> store.BookingRequestRow:
-        with self.ctx.sessions.begin() as session:
-            row = store.get(session, self.job.request_pk)
-            session.expunge(row)
-            return row
+    def _keep_lease(self) -> None:
+        """Renew when less than half of the lease is left (cheap to call often)."""
+        half = timedelta(seconds=self.ctx.settings.lease_seconds / 2)
+        if self.job.claim.lease_expires_at - self._now() < half:
+            self._renew()
 
     # -- entry -----------------------------------------------------------------------------
 
@@ -115,6 +106,7 @@ class Steps:
         action: NextAction | None = row.next_action
         chosen: Chosen | None = None
         while action is not None and action != NextAction.NONE:
+            self._keep_lease()
             if action == NextAction.SEARCH:
                 action, chosen = self.search()
             elif action == NextAction.BOOK:
@@ -155,6 +147,7 @@ class Steps:
             constraints,
             align_now(now),
             max_window_days=self.ctx.settings.max_window_days,
+            lead=timedelta(minutes=self.ctx.settings.lead_minutes),
             horizon=timedelta(days=self.ctx.settings.search_horizon_days),
         )
         row = self._row()
@@ -162,6 +155,7 @@ class Steps:
         duration = timedelta(minutes=event_type.duration or 0)
         best: tuple[Slot, AvailableTime] | None = None
         for window in windows:
+            self._keep_lease()
             try:
                 snapshot = self.ctx.snapshots.get(event_type.uri, window)
             except CalendlyError as exc:
@@ -244,7 +238,9 @@ class Steps:
             return None
         for note in built.notes:
             self._log("body", note)
-        self._update(status=RequestStatus.BOOKING, correlation_token=built.correlation_token)
+        # From here until the call is over nobody else may take the request: the lease covers
+        # the longest the POST can take, plus the grace a late commit gets before any look.
+        self._renew(at_least=self.ctx.post_lease)
         with self.ctx.sessions.begin() as session:
             attempt_id = store.record_intent(
                 session,
@@ -252,64 +248,83 @@ class Steps:
                 slot_start=chosen.slot.start_time,
                 correlation_token=built.correlation_token or "",
             )
-            if attempt_id is None:
-                raise LeaseLost
-            store.log(
-                session,
-                self.job.request_pk,
-                "intent",
-                f"booking {chosen.slot.start_time_raw}",
-                {"event_type": chosen.event_type.uri, "attempt": attempt_id},
-            )
+            paused = attempt_id is None and store.sending_paused(session) is not None
+            if attempt_id is not None:
+                store.log(
+                    session,
+                    self.job.request_pk,
+                    "intent",
+                    f"booking {chosen.slot.start_time_raw}",
+                    {"event_type": chosen.event_type.uri, "attempt": attempt_id},
+                )
+        if attempt_id is None:
+            if paused:  # another worker met a 401 meanwhile: no POST, hold the request
+                self._hold(NextAction.SEARCH, "sending is paused (401)", during="booking")
+                return None
+            raise LeaseLost
         try:
             invitee = self.ctx.client.create_invitee(built.body)
         except SlotTaken as exc:
-            self._finish_attempt(attempt_id, "rejected", exc)
-            return self._slot_taken(chosen)
+            return self._slot_taken(chosen, attempt_id, exc)
         except OutcomeUnknown as exc:
-            self._finish_attempt(attempt_id, "unknown", exc)
-            grace = timedelta(seconds=self.ctx.settings.reconcile_grace_seconds)
+            self._finish_attempt(attempt_id, AttemptState.UNKNOWN, exc)
             self._release(
                 RequestStatus.UNKNOWN,
                 next_action=NextAction.RECONCILE,
-                at=self._now() + grace,
+                at=self._now() + self.grace,
                 reason=f"outcome unknown ({exc.message}); reconciling before any re-send",
                 log_kind="api_outcome",
             )
             return None
         except CalendlyError as exc:
-            state = "rejected" if isinstance(exc, RequestRejected) else "not_sent"
+            # Rejected, or provably not processed (not sent, 429, 401): no booking was made.
+            rejected = isinstance(exc, RequestRejected)
+            state = AttemptState.REJECTED if rejected else AttemptState.NOT_SENT
             self._finish_attempt(attempt_id, state, exc)
             self._calendly_failure(exc, during="booking")
             return None
         with self.ctx.sessions.begin() as session:
-            store.finish_attempt(
-                session, self.job.claim, attempt_id, state="booked", http_status=201
-            )
-        self._booked(invitee, chosen.event_type, how="booked")
+            if not store.finish_attempt(
+                session, self.job.claim, attempt_id, state=AttemptState.BOOKED, http_status=201
+            ):
+                raise LeaseLost  # whoever holds it now reconciles and adopts this booking
+        self._booked(invitee, chosen.event_type.uri, how="booked")
         return None
 
-    def _finish_attempt(self, attempt_id: int, state: str, exc: CalendlyError) -> None:
+    def _finish_attempt(self, attempt_id: int, state: AttemptState, exc: CalendlyError) -> None:
         with self.ctx.sessions.begin() as session:
-            store.finish_attempt(
+            if not store.finish_attempt(
                 session,
                 self.job.claim,
                 attempt_id,
                 state=state,
                 http_status=exc.status,
                 reason=exc.message,
-            )
+            ):
+                raise LeaseLost
             store.log(session, self.job.request_pk, "api_outcome", f"{state}: {exc.message}")
 
-    def _slot_taken(self, chosen: Chosen) -> NextAction | None:
+    def _slot_taken(self, chosen: Chosen, attempt_id: int, exc: SlotTaken) -> NextAction | None:
+        slot = chosen.slot.start_time
         row = self._row()
-        with self.ctx.sessions.begin() as session:
-            earlier_unknown = store.has_unknown_attempt(session, self.job.request_pk)
-        if earlier_unknown:
-            # The slot may be filled by our own earlier, unanswered POST.
-            return NextAction.RECONCILE
-        excluded = [*(row.excluded_slots or []), chosen.slot.start_time.isoformat()]
+        excluded = [*(row.excluded_slots or []), slot.isoformat()]
         self.ctx.snapshots.forget(chosen.event_type.uri)
+        with self.ctx.sessions.begin() as session:
+            earlier = store.attempts_for(session, self.job.request_pk)
+        if any(
+            a.id != attempt_id and a.slot_start == slot and a.state in UNCLEAR_STATES
+            for a in earlier
+        ):
+            # The slot may be filled by our own earlier, unanswered POST: look before moving on.
+            # The slot is excluded either way: if the booking is not ours, someone else has it.
+            self._finish_attempt(attempt_id, AttemptState.UNKNOWN, exc)
+            self._update(
+                status=RequestStatus.UNKNOWN,
+                excluded_slots=excluded,
+                reason="already_filled where an earlier attempt had no clear outcome; reconciling",
+            )
+            return NextAction.RECONCILE
+        self._finish_attempt(attempt_id, AttemptState.REJECTED, exc)
         if len(excluded) > self.ctx.settings.max_slot_retries:
             self._release(
                 RequestStatus.NO_SLOT,
@@ -321,7 +336,7 @@ class Steps:
         self._update(excluded_slots=excluded)
         return NextAction.SEARCH
 
-    def _booked(self, invitee: Invitee, event_type: EventType, *, how: str) -> None:
+    def _booked(self, invitee: Invitee, event_type_uri: str, *, how: str) -> None:
         location: dict[str, Any] | None = None
         start_time: datetime | None = None
         try:
@@ -340,7 +355,7 @@ class Steps:
             reschedule_url=invitee.reschedule_url,
             start_time=start_time,
             location=location,
-            event_type_uri=event_type.uri,
+            event_type_uri=event_type_uri,
         )
         self._log(how, f"{how}: {invitee.event}", {"invitee": invitee.uri})
 
@@ -349,40 +364,60 @@ class Steps:
     def reconcile(self) -> NextAction | None:
         assert self.request is not None
         with self.ctx.sessions.begin() as session:
-            attempt = store.latest_unresolved_attempt(session, self.job.request_pk)
-            if attempt is not None:
+            attempts = store.attempts_for(session, self.job.request_pk)
+            for attempt in attempts:
                 session.expunge(attempt)
-        if attempt is None:
+        unresolved = [a for a in attempts if not a.is_resolved]
+        if not unresolved:
             return NextAction.SEARCH
+        attempt = unresolved[-1]
+        # Every token we ever sent for this slot: an earlier attempt's booking is ours too.
+        tokens = {
+            a.correlation_token
+            for a in attempts
+            if a.slot_start == attempt.slot_start and a.correlation_token
+        }
+        row = self._row()
         try:
-            event_type = self._resolve()
-            found = self._find_booking(
-                attempt.slot_start, attempt.correlation_token or None, event_type
+            event_type_uri = row.event_type_uri or self._resolve().uri
+            found = find_our_booking(
+                self.ctx.client,
+                organization=self.ctx.resolver.organization(),
+                invitee_email=self.request.invitee.email,
+                event_type_uri=event_type_uri,
+                slot_start=attempt.slot_start,
+                tokens=tokens,
             )
         except CalendlyError as exc:
-            self._calendly_failure(exc, during="reconciling", next_action=NextAction.RECONCILE)
+            self._reconcile_failure(exc)
             return None
         if found is not None:
             with self.ctx.sessions.begin() as session:
-                store.finish_attempt(session, self.job.claim, attempt.id, state="adopted")
+                if not store.finish_attempt(
+                    session, self.job.claim, attempt.id, state=AttemptState.ADOPTED
+                ):
+                    raise LeaseLost
             self._log("reconciled", "found our booking at Calendly: adopted it")
-            self._booked(found, event_type, how="adopted")
+            self._booked(found, event_type_uri, how="adopted")
             return None
         looks = attempt.reconcile_looks + 1
         with self.ctx.sessions.begin() as session:
-            store.note_reconcile_look(session, self.job.claim, attempt.id, looks=looks)
+            if not store.note_reconcile_look(session, self.job.claim, attempt.id, looks=looks):
+                raise LeaseLost
         if looks < RECONCILE_LOOKS:
-            grace = timedelta(seconds=self.ctx.settings.reconcile_grace_seconds)
             self._release(
                 RequestStatus.UNKNOWN,
                 next_action=NextAction.RECONCILE,
-                at=self._now() + grace,
+                at=self._now() + self.grace,
                 reason=f"booking not found at Calendly (look {looks}); looking again",
                 log_kind="reconciled",
             )
             return None
         with self.ctx.sessions.begin() as session:
-            store.finish_attempt(session, self.job.claim, attempt.id, state="not_found")
+            if not store.finish_attempt(
+                session, self.job.claim, attempt.id, state=AttemptState.NOT_FOUND
+            ):
+                raise LeaseLost
             store.log(
                 session,
                 self.job.request_pk,
@@ -390,96 +425,3 @@ class Steps:
                 f"booking provably absent after {looks} looks: searching again",
             )
         return NextAction.SEARCH
-
-    def _find_booking(
-        self, slot_start: datetime, token: str | None, event_type: EventType
-    ) -> Invitee | None:
-        assert self.request is not None
-        email = self.request.invitee.email
-        # Reconciling a booking goes before polls: it may use the budget's booking reserve.
-        client = self.ctx.client.prioritized()
-        events = client.iter_scheduled_events(
-            organization=self.ctx.resolver.organization(),
-            invitee_email=email,
-            status="active",
-            min_start_time=slot_start - RECONCILE_WINDOW,
-            max_start_time=slot_start + RECONCILE_WINDOW,
-        )
-        for event in events:
-            if event.event_type != event_type.uri or event.start_time != slot_start:
-                continue
-            for invitee in client.iter_event_invitees(event.uri, email=email, status="active"):
-                values = set((invitee.tracking or {}).values())
-                if token is None or token in values:
-                    return invitee
-        return None
-
-    # -- failures --------------------------------------------------------------------------
-
-    def _calendly_failure(
-        self,
-        exc: CalendlyError,
-        *,
-        during: str,
-        next_action: NextAction = NextAction.SEARCH,
-    ) -> None:
-        now = self._now()
-        row = self._row()
-        if isinstance(exc, Unauthorized):
-            with self.ctx.sessions.begin() as session:
-                store.pause_sending(session, reason=exc.message, now=now)
-            self._release(
-                row.status,
-                next_action=next_action,
-                at=now + TOKEN_CHECK_INTERVAL,
-                reason=f"held: Calendly refused the token while {during} (401); "
-                "sending is paused until the token works",
-                log_kind="held",
-            )
-        elif isinstance(exc, RateLimited):
-            self._release(
-                row.status,
-                next_action=next_action,
-                at=now + timedelta(seconds=max(exc.retry_after, 1.0)),
-                reason=f"rate limited while {during}; waiting {exc.retry_after:.0f}s",
-                log_kind="rate_limited",
-            )
-        elif isinstance(exc, RequestRejected):
-            who = "Calendly refused" if exc.status is not None else "refused"
-            self._release(
-                RequestStatus.REJECTED,
-                reason=f"{who} while {during}: {describe_refusal(exc)}",
-                log_kind="rejected",
-            )
-        else:
-            retries = row.transient_failures + 1
-            if retries > MAX_NOT_SENT_RETRIES:
-                self._release(
-                    RequestStatus.FAILED,
-                    reason=f"gave up after {retries} failures while {during}: {exc.message}",
-                    log_kind="failed",
-                    transient_failures=retries,
-                )
-            else:
-                backoff = min(NOT_SENT_BACKOFF * 2 ** (retries - 1), MAX_BACKOFF)
-                if self.ctx.settings.testing:
-                    backoff = timedelta(seconds=1)
-                self._release(
-                    row.status,
-                    next_action=next_action,
-                    at=now + backoff,
-                    reason=f"{type(exc).__name__} while {during}: {exc.message}; retrying",
-                    log_kind="retry",
-                    transient_failures=retries,
-                )
-
-
-def describe_refusal(exc: CalendlyError) -> str:
-    """Calendly's message with each detail's parameter, e.g. `tracking.utm_content: is missing`."""
-    parts = [exc.info.message or exc.message]
-    for detail in exc.details:
-        prefix = f"{detail.parameter}: " if detail.parameter else ""
-        parts.append(f"{prefix}{detail.message}")
-    if exc.status is not None:
-        parts.insert(0, f"HTTP {exc.status}")
-    return "; ".join(p for p in parts if p)

@@ -8,8 +8,10 @@ was lost is due all along: the dispatcher finds both.
 `take_due` marks what it returns as dispatched in the same conditional UPDATE (with `SKIP LOCKED`
 on PostgreSQL), so dispatchers in several processes send each request once per
 `redispatch_after`, not once per tick each. A request is sent again when it was never sent since
-it became due (`dispatched_at < next_action_at`) or when `redispatch_after` passed (the message
-may be lost). A duplicate message is harmless: the claim refuses it.
+it became due (`dispatched_at < next_action_at`), when its lease expired after it was last sent
+(`dispatched_at < lease_expires_at`: the worker that took that message died, so the message is
+spent), or when `redispatch_after` passed (the message may be lost). A duplicate message is
+harmless: the claim refuses it.
 """
 
 from __future__ import annotations
@@ -57,6 +59,7 @@ def take_due(
             or_(
                 Row.dispatched_at.is_(None),
                 Row.dispatched_at < Row.next_action_at,
+                Row.dispatched_at < Row.lease_expires_at,  # NULL (released) never compares true
                 Row.dispatched_at <= now - redispatch_after,
             ),
         )

@@ -1,0 +1,199 @@
+"""Fenced writes of one claimed request, and what each Calendly failure makes of it.
+
+`Failures` is the base of `Steps`: it holds the claim and does every write through the store's
+fenced transitions (a False from the store means another worker owns the request now, and
+`LeaseLost` stops this one at once). It also turns a classified Calendly failure into the
+request's next state, by what to do next (DESIGN §4), never by message:
+
+| failure                  | while searching or booking           | while reconciling             |
+|--------------------------|--------------------------------------|-------------------------------|
+| Unauthorized (401)       | pause all sending; hold the request  | same (keeps reconcile next)   |
+| RateLimited (429)        | same status, next try at the reset   | same                          |
+| RequestRejected 400-404  | `rejected`, with Calendly's reason   | retried: a booking may exist  |
+| not sent, other errors   | backoff, then `failed` after retries | backoff, more patiently       |
+
+A held request keeps its status and is due at once: the pause keeps every claim out, and when
+the token works again (or `autobook resume`) it continues at the next dispatch.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from autobook import store
+from autobook.booking.service import BookingContext, Job, LeaseLost
+from autobook.errors import CalendlyError, RateLimited, RequestRejected, Unauthorized
+from autobook.models import NextAction, RequestStatus
+
+MAX_NOT_SENT_RETRIES = 8
+# Reconciling decides whether a booking exists: give it far longer before asking a person.
+MAX_RECONCILE_FAILURES = 20
+NOT_SENT_BACKOFF = timedelta(seconds=5)
+TESTING_NOT_SENT_BACKOFF = timedelta(seconds=0.5)
+MAX_BACKOFF = timedelta(minutes=10)
+TESTING_MAX_BACKOFF = timedelta(seconds=4)
+
+
+class Failures:
+    """The claim, its fenced writes, and the classification of Calendly failures."""
+
+    def __init__(self, context: BookingContext, job: Job) -> None:
+        self.ctx = context
+        self.job = job
+
+    # -- plumbing --------------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        return self.ctx.clock()
+
+    @property
+    def grace(self) -> timedelta:
+        """How long a late commit of an unanswered POST gets before we look for it."""
+        return timedelta(seconds=self.ctx.settings.reconcile_grace_seconds)
+
+    def _update(self, **fields: Any) -> None:
+        with self.ctx.sessions.begin() as session:
+            if not store.update_claimed(session, self.job.claim, **fields):
+                raise LeaseLost
+
+    def _log(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        with self.ctx.sessions.begin() as session:
+            store.log(session, self.job.request_pk, kind, message, data)
+
+    def _release(
+        self,
+        status: RequestStatus,
+        *,
+        next_action: NextAction = NextAction.NONE,
+        at: datetime | None = None,
+        reason: str | None = None,
+        log_kind: str | None = None,
+        **fields: Any,
+    ) -> None:
+        with self.ctx.sessions.begin() as session:
+            applied = store.release(
+                session,
+                self.job.claim,
+                status=status,
+                next_action=next_action,
+                next_action_at=at,
+                reason=reason,
+                **fields,
+            )
+            if not applied:
+                raise LeaseLost
+            if log_kind is not None:
+                store.log(session, self.job.request_pk, log_kind, reason or str(status))
+
+    def _row(self) -> store.BookingRequestRow:
+        with self.ctx.sessions.begin() as session:
+            row = store.get(session, self.job.request_pk)
+            session.expunge(row)
+            return row
+
+    def _resting_status(self, next_action: NextAction) -> RequestStatus:
+        """The status a released request shows while it waits for `next_action`."""
+        status = self._row().status
+        if status is RequestStatus.BOOKING and next_action is NextAction.SEARCH:
+            return RequestStatus.SEARCHING  # the POST provably booked nothing
+        return status
+
+    def _backoff(self, failures: int) -> timedelta:
+        testing = self.ctx.settings.testing
+        first = TESTING_NOT_SENT_BACKOFF if testing else NOT_SENT_BACKOFF
+        cap = TESTING_MAX_BACKOFF if testing else MAX_BACKOFF
+        backoff: timedelta = first * 2 ** min(failures - 1, 20)
+        return min(backoff, cap)
+
+    # -- holding ---------------------------------------------------------------------------
+
+    def _hold(self, next_action: NextAction, why: str, *, during: str) -> None:
+        """Keep the request as it is until sending resumes; due at once, the pause gates it."""
+        self._release(
+            self._resting_status(next_action),
+            next_action=next_action,
+            at=self._now(),
+            reason=f"held: {why} while {during}; sending is paused until the token works",
+            log_kind="held",
+        )
+
+    # -- failures --------------------------------------------------------------------------
+
+    def _calendly_failure(
+        self,
+        exc: CalendlyError,
+        *,
+        during: str,
+        next_action: NextAction = NextAction.SEARCH,
+    ) -> None:
+        now = self._now()
+        if isinstance(exc, Unauthorized):
+            # First, so no worker starts another POST: record_intent refuses from now on.
+            with self.ctx.sessions.begin() as session:
+                store.pause_sending(session, reason=exc.message, now=now)
+            self._hold(next_action, "Calendly refused the token (401)", during=during)
+        elif isinstance(exc, RateLimited):
+            self._release(
+                self._resting_status(next_action),
+                next_action=next_action,
+                at=now + timedelta(seconds=max(exc.retry_after, 1.0)),
+                reason=f"rate limited while {during}; waiting {exc.retry_after:.0f}s",
+                log_kind="rate_limited",
+            )
+        elif isinstance(exc, RequestRejected):
+            who = "Calendly refused" if exc.status is not None else "refused"
+            self._release(
+                RequestStatus.REJECTED,
+                reason=f"{who} while {during}: {describe_refusal(exc)}",
+                log_kind="rejected",
+            )
+        else:
+            self._transient(exc, during=during, next_action=next_action, limit=MAX_NOT_SENT_RETRIES)
+
+    def _reconcile_failure(self, exc: CalendlyError) -> None:
+        """A failed lookup proves nothing: the request stays `unknown` and looks again."""
+        if isinstance(exc, Unauthorized | RateLimited):
+            self._calendly_failure(exc, during="reconciling", next_action=NextAction.RECONCILE)
+            return
+        self._transient(
+            exc,
+            during="reconciling",
+            next_action=NextAction.RECONCILE,
+            limit=MAX_RECONCILE_FAILURES,
+        )
+
+    def _transient(
+        self, exc: CalendlyError, *, during: str, next_action: NextAction, limit: int
+    ) -> None:
+        retries = self._row().transient_failures + 1
+        if retries > limit:
+            reason = f"gave up after {retries} failures while {during}: {exc.message}"
+            if next_action is NextAction.RECONCILE:
+                reason += "; a booking may exist at Calendly: check before booking again"
+            self._release(
+                RequestStatus.FAILED,
+                reason=reason,
+                log_kind="failed",
+                transient_failures=retries,
+            )
+            return
+        self._release(
+            self._resting_status(next_action),
+            next_action=next_action,
+            at=self._now() + self._backoff(retries),
+            reason=f"{type(exc).__name__} while {during}: {exc.message}; retrying",
+            log_kind="retry",
+            transient_failures=retries,
+        )
+
+
+def describe_refusal(exc: CalendlyError) -> str:
+    """Calendly's message with each detail's parameter, e.g. `tracking.utm_content: is missing`."""
+    parts = [exc.info.message or exc.message]
+    for detail in exc.details:
+        prefix = f"{detail.parameter}: " if detail.parameter else ""
+        parts.append(f"{prefix}{detail.message}")
+    if exc.status is not None:
+        parts.insert(0, f"HTTP {exc.status}")
+    return "; ".join(p for p in parts if p)
