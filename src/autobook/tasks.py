@@ -17,6 +17,7 @@ from typing import Any
 from celery import shared_task
 
 from autobook import dispatcher, intake, runtime, store
+from autobook.models import RequestStatus
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,9 @@ def book(*args: Any, **kwargs: Any) -> None:
         # A whole request (or a non-object, which intake records as invalid).
         with rt.sessions.begin() as session:
             result = intake.record(session, message, now=now)
-        if not result.due_now:
+        if RequestStatus(result.status).is_terminal:
             return
+        # Even for a known request (a redelivery): the claim runs it only if it is due.
         request_pk = result.request_pk
     rt.service.run(request_pk)
 
