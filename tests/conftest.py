@@ -8,8 +8,10 @@ Starting a stack costs a few seconds, so integration modules share one per modul
 
 `start_stack(...)` takes the arguments of `tests.support.stack.running_stack`, plus `recording`:
 put a `RecordingProxy` between the workers and the sandbox, so a test can read exactly what
-autobook sent on the wire (the sandbox's ledger only says what it stored). Every stack (and proxy)
-a module started is stopped when the module ends.
+autobook sent on the wire (the sandbox's ledger only says what it stored); and `dispatcher`:
+False runs the workers without the periodic dispatcher, so only a rung doorbell (a task message)
+gets a request worked on. Every stack (and proxy) a module started is stopped when the module
+ends.
 """
 
 from __future__ import annotations
@@ -147,6 +149,7 @@ class StartStack(Protocol):
         extra_env: dict[str, str] | None = None,
         sandbox_args: tuple[str, ...] = (),
         recording: bool = False,
+        dispatcher: bool = True,
     ) -> ProxiedStack: ...
 
 
@@ -163,6 +166,7 @@ def start_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartStack
             extra_env: dict[str, str] | None = None,
             sandbox_args: tuple[str, ...] = (),
             recording: bool = False,
+            dispatcher: bool = True,
         ) -> ProxiedStack:
             tmp_path: Path = tmp_path_factory.mktemp(f"stack-{backend_name}")
             chosen = cleanup.enter_context(backend(backend_name, tmp_path))
@@ -176,7 +180,9 @@ def start_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartStack
                 stack.local.env["AUTOBOOK_CALENDLY_URL"] = proxy_url
                 stack.proxy = proxy
             for index in range(workers):
-                stack.start_worker(concurrency=concurrency, name=f"worker{index}")
+                stack.local.start_worker(
+                    concurrency=concurrency, name=f"worker{index}", dispatcher=dispatcher
+                )
             return stack
 
         yield start

@@ -64,13 +64,20 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     sessions = db.make_session_factory(db.make_engine(settings.database_url))
+    from autobook.tasks import BOOK_TASK
+    from autobook.worker import create_app
+
+    # The app built from these settings: a task's default app would ring another broker
+    # (Celery's amqp://localhost), and the request would wait for the dispatcher.
+    app = create_app(settings)
 
     def ring(request_id: str) -> None:
-        from autobook.tasks import send_book
+        app.send_task(BOOK_TASK, args=(request_id,))
 
-        send_book(request_id)
-
-    results = intake.submit_many(sessions, items, now=utc_now, ring=ring)
+    try:
+        results = intake.submit_many(sessions, items, now=utc_now, ring=ring)
+    finally:
+        app.close()
     any_invalid = False
     for result in results:
         if result.status == "invalid":
