@@ -63,6 +63,7 @@ class Outcome:
     dropped_adopted: int = 0
     foreign_bookings: int = 0
     not_booked: dict[str, str] = field(default_factory=dict)  # request_id -> status: reason
+    attempt_states: Counter[str] = field(default_factory=Counter)  # over every attempt
 
     @property
     def booked(self) -> int:
@@ -75,15 +76,16 @@ def _same_instant(ledger_text: str, moment: datetime | None) -> bool:
     return datetime.fromisoformat(ledger_text.replace("Z", "+00:00")) == moment
 
 
-def _tokens_by_request(stack: Stack, rows: list[BookingRequestRow]) -> dict[str, set[str]]:
+def _attempts_by_request(
+    stack: Stack, rows: list[BookingRequestRow], states: Counter[str]
+) -> dict[str, set[str]]:
+    """The correlation tokens each request sent; counts attempt states into `states`."""
     tokens: dict[str, set[str]] = {}
     with stack.sessions() as session:
         for row in rows:
-            tokens[row.request_id] = {
-                attempt.correlation_token
-                for attempt in store.attempts_for(session, row.id)
-                if attempt.correlation_token
-            }
+            attempts = store.attempts_for(session, row.id)
+            states.update(str(attempt.state) for attempt in attempts)
+            tokens[row.request_id] = {a.correlation_token for a in attempts if a.correlation_token}
     return tokens
 
 
@@ -104,7 +106,7 @@ def measure(
             continue
         if entry["status"] == "active":
             active[entry["email"]].append(entry)
-    tokens = _tokens_by_request(stack, rows)
+    tokens = _attempts_by_request(stack, rows, outcome.attempt_states)
     for email, row in by_email.items():
         outcome.statuses[str(row.status)] += 1
         if row.status is not RequestStatus.BOOKED:

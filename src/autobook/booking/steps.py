@@ -283,12 +283,7 @@ class Steps(Failures):
             self._finish_attempt(attempt_id, state, exc)
             self._calendly_failure(exc, during="booking")
             return None
-        with self.ctx.sessions.begin() as session:
-            if not store.finish_attempt(
-                session, self.job.claim, attempt_id, state=AttemptState.BOOKED, http_status=201
-            ):
-                raise LeaseLost  # whoever holds it now reconciles and adopts this booking
-        self._booked(invitee, chosen.event_type.uri, how="booked")
+        self._booked(invitee, chosen.event_type.uri, attempt_id, AttemptState.BOOKED)
         return None
 
     def _finish_attempt(self, attempt_id: int, state: AttemptState, exc: CalendlyError) -> None:
@@ -336,7 +331,14 @@ class Steps(Failures):
         self._update(excluded_slots=excluded)
         return NextAction.SEARCH
 
-    def _booked(self, invitee: Invitee, event_type_uri: str, *, how: str) -> None:
+    def _booked(
+        self, invitee: Invitee, event_type_uri: str, attempt_id: int, state: AttemptState
+    ) -> None:
+        """Record the booking: the attempt's outcome and the release commit together.
+
+        Until then the attempt stays unresolved, so a crash anywhere before (even after the
+        POST succeeded) is reconciled and the booking adopted, never made again.
+        """
         location: dict[str, Any] | None = None
         start_time: datetime | None = None
         try:
@@ -345,19 +347,39 @@ class Steps(Failures):
             start_time = event.start_time
         except CalendlyError as exc:
             self._log("event_read", f"booked, but reading the event failed: {exc.message}")
-        self._release(
-            RequestStatus.BOOKED,
-            reason=None,
-            log_kind=None,
-            event_uri=invitee.event,
-            invitee_uri=invitee.uri,
-            cancel_url=invitee.cancel_url,
-            reschedule_url=invitee.reschedule_url,
-            start_time=start_time,
-            location=location,
-            event_type_uri=event_type_uri,
-        )
-        self._log(how, f"{how}: {invitee.event}", {"invitee": invitee.uri})
+        how = "booked" if state is AttemptState.BOOKED else "adopted"
+        with self.ctx.sessions.begin() as session:
+            recorded = store.finish_attempt(
+                session,
+                self.job.claim,
+                attempt_id,
+                state=state,
+                http_status=201 if state is AttemptState.BOOKED else None,
+            ) and store.release(
+                session,
+                self.job.claim,
+                status=RequestStatus.BOOKED,
+                next_action=NextAction.NONE,
+                next_action_at=None,
+                reason=None,
+                event_uri=invitee.event,
+                invitee_uri=invitee.uri,
+                cancel_url=invitee.cancel_url,
+                reschedule_url=invitee.reschedule_url,
+                start_time=start_time,
+                location=location,
+                event_type_uri=event_type_uri,
+            )
+            if not recorded:
+                # Rolled back: whoever holds the request now reconciles and adopts this booking.
+                raise LeaseLost
+            store.log(
+                session,
+                self.job.request_pk,
+                how,
+                f"{how}: {invitee.event}",
+                {"invitee": invitee.uri},
+            )
 
     # -- reconcile -------------------------------------------------------------------------
 
@@ -392,13 +414,8 @@ class Steps(Failures):
             self._reconcile_failure(exc)
             return None
         if found is not None:
-            with self.ctx.sessions.begin() as session:
-                if not store.finish_attempt(
-                    session, self.job.claim, attempt.id, state=AttemptState.ADOPTED
-                ):
-                    raise LeaseLost
-            self._log("reconciled", "found our booking at Calendly: adopted it")
-            self._booked(found, event_type_uri, how="adopted")
+            self._log("reconciled", "found our booking at Calendly: adopting it")
+            self._booked(found, event_type_uri, attempt.id, AttemptState.ADOPTED)
             return None
         looks = attempt.reconcile_looks + 1
         with self.ctx.sessions.begin() as session:
