@@ -179,7 +179,7 @@ def _questions_and_answers(request: BookingRequest, event_type: EventType) -> li
     questions = [q for q in event_type.custom_questions if q.enabled]
     by_name = {_normalized(q.name): q for q in questions}
     answers: list[dict[str, Any]] = []
-    answered: set[str] = set()
+    answered: dict[str, int] = {}  # the type's question name -> index of its answer
     for index, given in enumerate(request.questions_and_answers or []):
         question = by_name.get(_normalized(given.question))
         if question is None:
@@ -189,11 +189,18 @@ def _questions_and_answers(request: BookingRequest, event_type: EventType) -> li
                 f"event type {event_type.name!r} has no question {given.question!r}; "
                 f"its questions are: {names}",
             )
+        if question.name in answered:
+            # Names differing only in case or spacing would send one question twice.
+            raise BookingRuleViolation(
+                f"questions_and_answers[{index}].question",
+                f"answers {question.name!r} again (already answered at "
+                f"questions_and_answers[{answered[question.name]}]): answer it once",
+            )
         # Calendly matches names case-sensitively: send the type's own spelling and position.
         answers.append(
             {"question": question.name, "answer": given.answer, "position": question.position}
         )
-        answered.add(question.name)
+        answered[question.name] = index
     for question in questions:
         if question.required and question.name not in answered:
             raise BookingRuleViolation(
