@@ -35,6 +35,7 @@ DEFAULT_DATA_DIR = Path(".autobook")
 DATABASE_FILE_NAME = "autobook.db"
 QUEUE_DIR_NAME = "queue"
 PROCESSED_DIR_NAME = "processed"
+CONTROL_DIR_NAME = "queue-control"
 
 DEFAULT_MAX_WINDOW_DAYS = 7
 CALENDLY_MAX_WINDOW_DAYS = 31  # Calendly raised the availability window limit from 7 to 31 days.
@@ -76,6 +77,7 @@ class FilesystemBrokerDirs:
         """Make both folders (and parents) if missing; return self for chaining."""
         self.queue.mkdir(parents=True, exist_ok=True)
         self.processed.mkdir(parents=True, exist_ok=True)
+        (self.queue.parent / CONTROL_DIR_NAME).mkdir(parents=True, exist_ok=True)
         return self
 
     def transport_options(self) -> dict[str, Any]:
@@ -85,6 +87,8 @@ class FilesystemBrokerDirs:
             "data_folder_out": str(self.queue),
             "processed_folder": str(self.processed),
             "store_processed": False,
+            # kombu keeps exchange bindings here; its default is ./control in the working folder.
+            "control_folder": str(self.queue.parent / CONTROL_DIR_NAME),
         }
 
 
