@@ -1,7 +1,8 @@
 """Logging that never shows the token, an email address or a phone number.
 
-A filter on every handler rewrites the final message: emails become `a***@example.com`, phone
-numbers keep their first and last two digits, and any configured secret is replaced outright.
+A filter on every handler rewrites the final message: emails (any letters, plain or URL-encoded)
+become `a***@example.com`, phone numbers (E.164, bare runs of digits, or national numbers in
+groups) keep their first and last two digits, and any configured secret is replaced outright.
 It works on the formatted message, so a value passed as a `%s` argument is masked too.
 """
 
@@ -11,12 +12,37 @@ import logging
 import re
 from collections.abc import Iterable
 
-# `@` or its URL-encoded form `%40` (an email in a query string).
-EMAIL = re.compile(r"([A-Za-z0-9._+-])[A-Za-z0-9._%+-]*?(?:@|%40)([A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+# An address: a local part of any letters (SMTPUTF8 addresses are valid requests) and RFC 5322
+# symbols, `@` or its URL-encoded form `%40` (an email in a query string), and a domain of any
+# letters. `&`, `=`, `/` and `?` are left out of the local part so a URL around it stays readable.
+EMAIL = re.compile(
+    r"([\w!#$'*+^`{|}~-])[\w.!#$%'*+^`{|}~-]*?(?:@|%40)"
+    r"([\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,})"
+)
 # A number written with a leading + (E.164 and its spaced forms), or a bare run of 10-15 digits.
-# Dates and UUIDs are left alone: they have neither.
-PHONE = re.compile(r"(?<![\w+])(\+\d|\d(?=\d{9,14}\b))[\d\s().-]{4,}(\d{2})\b")
+# Dates, decimals and UUIDs are left alone: a digit run inside them follows `-`, `.` or a letter.
+PHONE = re.compile(r"(?<![\w+./-])(\+\d|\d(?=\d{9,14}\b))[\d\s().-]{4,}(\d{2})\b")
+# A national number written in groups (`415-555-0100`, `(415) 555-0100`, `020 7946 0958`):
+# `_mask_national` masks it when it has 10 to 15 digits and is not a date, an IPv4 address or a
+# decimal number.
+NATIONAL_PHONE = re.compile(r"(?<![\w.+/-])\(?\d[\d\s().-]*\d(?![\w-])")
+NATIONAL_PHONE_DIGITS = range(10, 16)
+NOT_A_PHONE = re.compile(
+    r"\d{4}-\d{2}-\d{2}"  # an ISO date (with a time after it, maybe)
+    r"|^\d{1,3}(?:\.\d{1,3}){3}$"  # an IPv4 address
+    r"|^\d+\.\d+$"  # a decimal number (durations)
+)
 BEARER = re.compile(r"(Bearer\s+)\S+", re.IGNORECASE)
+
+
+def _mask_national(match: re.Match[str]) -> str:
+    text = match.group(0)
+    digits = re.sub(r"\D", "", text)
+    if len(digits) not in NATIONAL_PHONE_DIGITS or NOT_A_PHONE.search(text):
+        return text
+    first_digit = re.search(r"\d", text)
+    assert first_digit is not None
+    return f"{text[: first_digit.end()]}***{digits[-2:]}"
 
 
 def mask(text: str, secrets: Iterable[str] = ()) -> str:
@@ -25,7 +51,8 @@ def mask(text: str, secrets: Iterable[str] = ()) -> str:
             text = text.replace(secret, "[secret]")
     text = BEARER.sub(r"\1[secret]", text)
     text = EMAIL.sub(r"\1***@\2", text)
-    return PHONE.sub(r"\1***\2", text)
+    text = PHONE.sub(r"\1***\2", text)
+    return NATIONAL_PHONE.sub(_mask_national, text)
 
 
 class MaskingFilter(logging.Filter):
