@@ -214,3 +214,14 @@ def test_cli_output_never_shows_the_token(stack: ProxiedStack, files: Path) -> N
     ]
     for output in outputs:
         assert "sandbox-token" not in output.stdout + output.stderr
+
+
+def test_submit_of_a_missing_file_exits_2_with_a_message_not_a_traceback(
+    stack: ProxiedStack, files: Path
+) -> None:
+    missing = files / "missing.json"
+    result = stack.cli("submit", str(missing))
+    assert result.returncode == 2  # bad usage, not "a request was invalid" (1)
+    assert "Traceback" not in result.stderr
+    assert str(missing) in result.stderr
+    assert result.stdout == ""
