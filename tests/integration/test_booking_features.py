@@ -596,3 +596,50 @@ def test_already_filled_slot_is_skipped_for_the_next_matching_one(outcomes: Outc
         if _instant(b["start_time"]) == stolen_start and b["email"] != "stolen@example.com"
     ]
     assert thief, "the slot we were refused was taken by someone else"
+
+
+# -- known bugs in modules owned by others (strict xfails: they fail today) ----------------------
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="booking/steps.py Steps._no_match: when search_windows() is empty because the window "
+    "is over (latest already past), a request with keep_trying_until in the future is released "
+    "as `waiting` ('no matching slot in the requested window (it is already over); searching "
+    "again until ...') and re-dispatched every waiting_repoll_seconds until keep_trying_until, "
+    "though nothing can ever match; DESIGN §1.4 says no_slot",
+)
+def test_a_window_that_is_over_ends_no_slot_even_with_keep_trying_until(
+    outcomes: Outcomes,
+) -> None:
+    stack = outcomes.stack
+    yesterday = (datetime.now(UTC) - timedelta(days=1)).date()
+    request = _request(
+        "window-over",
+        {"slug": "intro"},
+        window={"earliest": yesterday.isoformat(), "latest": yesterday.isoformat()},
+        keep_trying_until=_z(datetime.now(UTC) + timedelta(days=1)),
+    )
+    stack.submit([request])
+    (row,) = stack.wait_terminal(["window-over"], timeout=10)
+    assert str(row.status) == "no_slot"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="booking/slots.py search_range: without `latest` the range ends at now + "
+    "search_horizon_days (60), even when `earliest` is later than that, so the range is empty "
+    "and the request ends no_slot at once ('in the requested window (it is already over)') "
+    "although the event type has open slots from `earliest` on; the horizon should count from "
+    "the start of the range",
+)
+def test_earliest_beyond_the_search_horizon_is_searched_from_earliest(outcomes: Outcomes) -> None:
+    stack = outcomes.stack
+    far = _weekdays(datetime.now(NEW_YORK).date() + timedelta(days=75), 1)[0]
+    stack.submit(
+        [_request("far-earliest", {"slug": "intro"}, window={"earliest": far.isoformat()})]
+    )
+    (row,) = stack.wait_terminal(["far-earliest"], timeout=30)
+    assert str(row.status) == "booked", row.reason
+    assert row.start_time is not None
+    assert row.start_time.astimezone(NEW_YORK).date() == far
