@@ -23,6 +23,8 @@ re-sends whatever is due or whose lease expired, so a message that is gone for g
   finish their work (`worker_cancel_long_running_tasks_on_connection_loss = False`: their writes
   are fenced, and cancelling one mid-POST would only force a reconcile). Messages lost with
   Redis's memory are re-sent by the dispatcher, since their requests stay due in the database.
+- A consumer that stalls after a Redis restart (a Celery/kombu bug: it waits on a dead socket
+  for ever) is reconnected by `BrokerWatchdog` (see `autobook.broker_watchdog`).
 - The embedded beat keeps its schedule in memory: the dispatch tick has nothing to persist, and
   several workers on one data folder must not share a schedule file.
 """
@@ -35,6 +37,7 @@ from typing import Any
 from celery import Celery
 
 from autobook import tasks
+from autobook.broker_watchdog import BrokerWatchdog
 from autobook.config import Settings, get_settings
 
 QUEUE_NAME = "autobook"
@@ -101,6 +104,8 @@ def create_app(settings: Settings) -> Celery:
         beat_scheduler=IN_MEMORY_BEAT_SCHEDULER,
         beat_schedule_filename=str(Path(settings.data_dir) / "celerybeat-schedule"),
     )
+    if not settings.uses_filesystem_broker:
+        app.steps["consumer"].add(BrokerWatchdog)
     return app
 
 

@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from tests.support.stack import Stack, running_stack
+from tests.support.stack import Backend, Stack, running_stack
 
 FAULT_ENV = {
     "AUTOBOOK_HTTP_CONNECT_TIMEOUT_SECONDS": "1",
@@ -38,3 +38,23 @@ def fault_stack(
         sandbox_args=sandbox_args,
     ) as stack:
         yield stack
+
+
+@contextlib.contextmanager
+def stack_on(
+    chosen: Backend,
+    tmp_path: Path,
+    *,
+    workers: int = 2,
+    concurrency: int = 2,
+    extra_env: dict[str, str] | None = None,
+) -> Iterator[Stack]:
+    """Like `fault_stack`, on a backend the test built itself (e.g. a private Redis)."""
+    stack = Stack(chosen, tmp_path / "autobook", {**FAULT_ENV, **(extra_env or {})})
+    try:
+        stack.start()
+        for index in range(workers):
+            stack.start_worker(concurrency=concurrency, name=f"worker{index}")
+        yield stack
+    finally:
+        stack.stop()

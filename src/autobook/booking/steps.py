@@ -283,7 +283,13 @@ class Steps(Failures):
             self._finish_attempt(attempt_id, state, exc)
             self._calendly_failure(exc, during="booking")
             return None
-        self._booked(invitee, chosen.event_type.uri, attempt_id, AttemptState.BOOKED)
+        self._booked(
+            invitee,
+            chosen.event_type.uri,
+            attempt_id,
+            AttemptState.BOOKED,
+            slot_start=chosen.slot.start_time,
+        )
         return None
 
     def _finish_attempt(self, attempt_id: int, state: AttemptState, exc: CalendlyError) -> None:
@@ -332,15 +338,23 @@ class Steps(Failures):
         return NextAction.SEARCH
 
     def _booked(
-        self, invitee: Invitee, event_type_uri: str, attempt_id: int, state: AttemptState
+        self,
+        invitee: Invitee,
+        event_type_uri: str,
+        attempt_id: int,
+        state: AttemptState,
+        *,
+        slot_start: datetime,
     ) -> None:
         """Record the booking: the attempt's outcome and the release commit together.
 
         Until then the attempt stays unresolved, so a crash anywhere before (even after the
-        POST succeeded) is reconciled and the booking adopted, never made again.
+        POST succeeded) is reconciled and the booking adopted, never made again. The event is
+        read for its location; if that read fails, the booking is still recorded, with the
+        start time we booked.
         """
         location: dict[str, Any] | None = None
-        start_time: datetime | None = None
+        start_time = slot_start
         try:
             event = self.ctx.client.get_scheduled_event(invitee.event)
             location = event.location
@@ -415,7 +429,13 @@ class Steps(Failures):
             return None
         if found is not None:
             self._log("reconciled", "found our booking at Calendly: adopting it")
-            self._booked(found, event_type_uri, attempt.id, AttemptState.ADOPTED)
+            self._booked(
+                found,
+                event_type_uri,
+                attempt.id,
+                AttemptState.ADOPTED,
+                slot_start=attempt.slot_start,
+            )
             return None
         looks = attempt.reconcile_looks + 1
         with self.ctx.sessions.begin() as session:
