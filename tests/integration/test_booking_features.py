@@ -598,17 +598,9 @@ def test_already_filled_slot_is_skipped_for_the_next_matching_one(outcomes: Outc
     assert thief, "the slot we were refused was taken by someone else"
 
 
-# -- known bugs in modules owned by others (strict xfails: they fail today) ----------------------
+# -- search range edges ------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="booking/steps.py Steps._no_match: when search_windows() is empty because the window "
-    "is over (latest already past), a request with keep_trying_until in the future is released "
-    "as `waiting` ('no matching slot in the requested window (it is already over); searching "
-    "again until ...') and re-dispatched every waiting_repoll_seconds until keep_trying_until, "
-    "though nothing can ever match; DESIGN §1.4 says no_slot",
-)
 def test_a_window_that_is_over_ends_no_slot_even_with_keep_trying_until(
     outcomes: Outcomes,
 ) -> None:
@@ -625,14 +617,6 @@ def test_a_window_that_is_over_ends_no_slot_even_with_keep_trying_until(
     assert str(row.status) == "no_slot"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="booking/slots.py search_range: without `latest` the range ends at now + "
-    "search_horizon_days (60), even when `earliest` is later than that, so the range is empty "
-    "and the request ends no_slot at once ('in the requested window (it is already over)') "
-    "although the event type has open slots from `earliest` on; the horizon should count from "
-    "the start of the range",
-)
 def test_earliest_beyond_the_search_horizon_is_searched_from_earliest(outcomes: Outcomes) -> None:
     stack = outcomes.stack
     far = _weekdays(datetime.now(NEW_YORK).date() + timedelta(days=75), 1)[0]

@@ -437,9 +437,17 @@ def test_windows_are_empty_when_latest_has_passed() -> None:
 def test_windows_without_latest_reach_the_horizon() -> None:
     now = utc(2027, 1, 1)
     windows = search_windows(Constraints(timezone=UTC_ZONE), now, horizon=timedelta(days=10))
-    assert windows[-1].end == now + timedelta(days=10)
+    assert windows[-1].end == windows[0].start + timedelta(days=10)
     with pytest.raises(ValueError, match="horizon"):
         search_windows(Constraints(timezone=UTC_ZONE), now, horizon=None)
+
+
+def test_the_horizon_counts_from_earliest_not_from_now() -> None:
+    now = utc(2027, 1, 1)
+    constraints = Constraints(timezone=UTC_ZONE, earliest=date(2027, 5, 1))
+    windows = search_windows(constraints, now, horizon=timedelta(days=10))
+    assert windows[0].start == utc(2027, 5, 1)
+    assert windows[-1].end == utc(2027, 5, 11)
 
 
 def test_windows_skip_the_minimum_notice_and_keep_a_minimum_lead() -> None:

@@ -326,7 +326,7 @@ def test_windows_are_bounded_contiguous_future_and_cover_exactly_the_range(
     if constraints.latest is not None:
         end = oracle_first_instant(tz, constraints.latest, MINUTES_PER_DAY)
     else:
-        end = now + horizon
+        end = start + horizon
     if start >= end:
         assert windows == []
         return

@@ -258,7 +258,7 @@ def search_windows(
 
     The range runs from the latest of the start of local `earliest`, `now + lead` (at least
     `MINIMUM_LEAD_SECONDS`) and `now + min_notice`, to the end of local `latest`, or to
-    `now + horizon` when there is no `latest`. It is cut into the fewest windows of at most
+    `start + horizon` when there is no `latest`. It is cut into the fewest windows of at most
     `max_window_days` (1 to 31), all full-length but the last. An empty range gives `[]`.
     """
     _require_aware(now, "now")
@@ -291,7 +291,9 @@ def search_range(
     if constraints.latest is not None:
         end = wall_clock_to_utc(constraints.latest + timedelta(days=1), MIDNIGHT, tz)
     elif horizon is not None:
-        end = now + horizon
+        # The horizon counts from where the search starts: a request for days two months
+        # ahead is searched over those days, not cut off at `now + horizon`.
+        end = start + horizon
     else:
         raise ValueError("without a latest date, the search needs a horizon")
     return start, end
