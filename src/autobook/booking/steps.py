@@ -211,7 +211,9 @@ class Steps(Failures):
             if windows
             else "in the requested window (it is already over)"
         )
-        if until is not None and until > now:
+        # With no window left (the requested days are over) nothing can ever match: waiting
+        # would only re-poll an empty range until `keep_trying_until`.
+        if windows and until is not None and until > now:
             at = min(now + timedelta(seconds=self.ctx.settings.waiting_repoll_seconds), until)
             self._release(
                 RequestStatus.WAITING,
