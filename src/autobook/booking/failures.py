@@ -120,6 +120,11 @@ class Failures:
 
     # -- failures --------------------------------------------------------------------------
 
+    def _pause(self, exc: Unauthorized) -> None:
+        """The 401 rule: stop every worker's sending at once (record_intent refuses from now)."""
+        with self.ctx.sessions.begin() as session:
+            store.pause_sending(session, reason=exc.message, now=self._now())
+
     def _calendly_failure(
         self,
         exc: CalendlyError,
@@ -129,9 +134,7 @@ class Failures:
     ) -> None:
         now = self._now()
         if isinstance(exc, Unauthorized):
-            # First, so no worker starts another POST: record_intent refuses from now on.
-            with self.ctx.sessions.begin() as session:
-                store.pause_sending(session, reason=exc.message, now=now)
+            self._pause(exc)
             self._hold(next_action, "Calendly refused the token (401)", during=during)
         elif isinstance(exc, RateLimited):
             self._release(

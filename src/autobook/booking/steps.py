@@ -39,6 +39,7 @@ from autobook.errors import (
     OutcomeUnknown,
     RequestRejected,
     SlotTaken,
+    Unauthorized,
 )
 from autobook.models import AttemptState, NextAction, RequestStatus
 from autobook.requests import BookingRequest, EventTypeSelector, parse_request
@@ -363,6 +364,9 @@ class Steps(Failures):
             start_time = event.start_time
         except CalendlyError as exc:
             self._log("event_read", f"booked, but reading the event failed: {exc.message}")
+            if isinstance(exc, Unauthorized):
+                # A 401 anywhere stops all sending at once; this booking is still recorded.
+                self._pause(exc)
         how = "booked" if state is AttemptState.BOOKED else "adopted"
         with self.ctx.sessions.begin() as session:
             recorded = store.finish_attempt(
