@@ -51,7 +51,7 @@ class Killer:
         self._started += 1
         self.workers[name] = self.stack.start_worker(concurrency=self.concurrency, name=name)
 
-    def _owner_of(self, pid: int) -> str | None:
+    def owner_of(self, pid: int) -> str | None:
         for name, process in self.workers.items():
             try:
                 if os.getpgid(pid) == process.pid:
@@ -77,18 +77,18 @@ class Killer:
             candidates = self._in_flight()
             self.rng.shuffle(candidates)
             for request_id, pid in candidates:
-                name = self._owner_of(pid)
+                name = self.owner_of(pid)
                 if name is None:
                     continue
-                return self._kill(kind, name, pid, request_id)
+                return self.kill(kind, name, pid, request_id)
             time.sleep(0.05)
         return None
 
     def kill_random(self, kind: KillKind) -> Kill:
         name = self.rng.choice(sorted(self.workers))
-        return self._kill(kind, name, None, None)
+        return self.kill(kind, name, None, None)
 
-    def _kill(self, kind: KillKind, name: str, pid: int | None, request_id: str | None) -> Kill:
+    def kill(self, kind: KillKind, name: str, pid: int | None, request_id: str | None) -> Kill:
         process = self.workers[name]
         if kind == "pool_process" and pid is not None:
             os.kill(pid, signal.SIGKILL)

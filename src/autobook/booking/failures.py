@@ -58,7 +58,10 @@ class Failures:
                 raise LeaseLost
 
     def _log(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+        # Fenced too: a worker that lost the request adds nothing, not even to its history.
         with self.ctx.sessions.begin() as session:
+            if not store.update_claimed(session, self.job.claim):
+                raise LeaseLost
             store.log(session, self.job.request_pk, kind, message, data)
 
     def _release(
