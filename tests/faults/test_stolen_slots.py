@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from autobook.sandbox.seed import load_seed
 from tests.faults.conftest import fault_stack
 from tests.faults.invariants import booking_request, check_invariant, email_for
 
@@ -19,11 +20,17 @@ FIRST_SLOT = time(9, 0)
 SLOT = timedelta(minutes=30)  # the `demo` type: 30 minutes, on the half hour
 
 
-def weekdays_from(start: date, count: int) -> list[date]:
+def seeded_days() -> set[date]:
+    """Days with a booking in the default seed: their slots are not all free."""
+    return {booking.start_time.astimezone(NEW_YORK).date() for booking in load_seed().bookings}
+
+
+def free_weekdays_from(start: date, count: int) -> list[date]:
+    busy = seeded_days()
     days: list[date] = []
     day = start
     while len(days) < count:
-        if day.weekday() < 5:
+        if day.weekday() < 5 and day not in busy:
             days.append(day)
         day += timedelta(days=1)
     return days
@@ -45,7 +52,7 @@ def test_a_stolen_slot_is_skipped_and_the_next_matching_slot_is_booked(
     ) as stack:
         stack.admin.set_faults({"seed": 3, "endpoints": {"POST /invitees": {"steal_slot": 0.4}}})
         today = datetime.now(NEW_YORK).date()
-        days = weekdays_from(today + timedelta(days=3), DAYS)
+        days = free_weekdays_from(today + timedelta(days=3), DAYS)
         # One request per day, so each walks its own day's slots from 09:00 on.
         requests = [
             booking_request(
