@@ -154,25 +154,27 @@ def run(args: argparse.Namespace) -> int:
             started = time.monotonic()
             stack.submit(requests)
             console.print(f"submitted {len(ids)} in {time.monotonic() - started:.1f}s")
-            kill_times = sorted(rng.uniform(5, args.kill_window) for _ in range(args.kills))
+            # Kills land while work remains: each at a random share of requests finished.
+            kill_at = sorted(rng.uniform(0.05, 0.6) for _ in range(args.kills))
             deadline = started + args.timeout
             finished_at: float | None = None
             while time.monotonic() < deadline:
-                now = time.monotonic() - started
-                if kill_times and now >= kill_times[0]:
-                    kill_times.pop(0)
+                rows = stack.rows(ids)
+                done = sum(row.status.is_terminal for row in rows)
+                if len(rows) == len(ids) and done == len(ids):
+                    finished_at = time.monotonic()
+                    break
+                if kill_at and done >= kill_at[0] * len(ids):
+                    kill_at.pop(0)
                     kill = killer.kill_mid_booking("worker", wait_seconds=5.0)
                     if kill is None:
                         kill = killer.kill_random("worker")
                     console.print(
-                        f"{now:6.1f}s kill -9 {kill.worker}"
+                        f"{time.monotonic() - started:6.1f}s ({done} finished) kill -9 "
+                        f"{kill.worker}"
                         + (f" mid-booking of {kill.request_id}" if kill.request_id else "")
                     )
-                rows = stack.rows(ids)
-                if len(rows) == len(ids) and all(row.status.is_terminal for row in rows):
-                    finished_at = time.monotonic()
-                    break
-                time.sleep(1.0)
+                time.sleep(0.5)
             wall = (finished_at or time.monotonic()) - started
             outcome = measure(stack, ids)
             calls = total_calls(stack)
@@ -236,7 +238,6 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=3)
     parser.add_argument("--kills", type=int, default=2)
-    parser.add_argument("--kill-window", type=float, default=60.0, help="kill within N seconds")
     parser.add_argument("--rate-429", type=float, default=0.001, help="429 share per call")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=1800.0)

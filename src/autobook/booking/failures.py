@@ -1,9 +1,9 @@
-"""Fenced writes of one claimed request, and what each Calendly failure makes of it.
+"""Fenced writes of one claimed request, its lease, and what each Calendly failure makes of it.
 
-`Failures` is the base of `Steps`: it holds the claim and does every write through the store's
-fenced transitions (a False from the store means another worker owns the request now, and
-`LeaseLost` stops this one at once). It also turns a classified Calendly failure into the
-request's next state, by what to do next (DESIGN §4), never by message:
+`Failures` is the base of `Steps`: it holds the claim, renews its lease, and does every write
+through the store's fenced transitions (a False from the store means another worker owns the
+request now, and `LeaseLost` stops this one at once). It also turns a classified Calendly
+failure into the request's next state, by what to do next (DESIGN §4), never by message:
 
 | failure                  | while searching or booking           | while reconciling             |
 |--------------------------|--------------------------------------|-------------------------------|
@@ -24,7 +24,7 @@ from typing import Any
 from autobook import store
 from autobook.booking.service import BookingContext, Job, LeaseLost
 from autobook.errors import CalendlyError, RateLimited, RequestRejected, Unauthorized
-from autobook.models import NextAction, RequestStatus
+from autobook.models import AttemptState, NextAction, RequestStatus
 
 MAX_NOT_SENT_RETRIES = 8
 # Reconciling decides whether a booking exists: give it far longer before asking a person.
@@ -94,6 +94,36 @@ class Failures:
             row = store.get(session, self.job.request_pk)
             session.expunge(row)
             return row
+
+    def _finish_attempt(self, attempt_id: int, state: AttemptState, exc: CalendlyError) -> None:
+        with self.ctx.sessions.begin() as session:
+            if not store.finish_attempt(
+                session,
+                self.job.claim,
+                attempt_id,
+                state=state,
+                http_status=exc.status,
+                reason=exc.message,
+            ):
+                raise LeaseLost
+            store.log(session, self.job.request_pk, "api_outcome", f"{state}: {exc.message}")
+
+    def _renew(self, at_least: timedelta | None = None) -> None:
+        """Extend the lease to `now + max(lease, at_least)`; LeaseLost if it is gone."""
+        lease = timedelta(seconds=self.ctx.settings.lease_seconds)
+        if at_least is not None:
+            lease = max(lease, at_least)
+        with self.ctx.sessions.begin() as session:
+            renewed = store.renew_lease(session, self.job.claim, lease=lease, now=self._now())
+        if renewed is None:
+            raise LeaseLost
+        self.job.claim = renewed
+
+    def _keep_lease(self) -> None:
+        """Renew when less than half of the lease is left (cheap to call often)."""
+        half = timedelta(seconds=self.ctx.settings.lease_seconds / 2)
+        if self.job.claim.lease_expires_at - self._now() < half:
+            self._renew()
 
     def _resting_status(self, next_action: NextAction) -> RequestStatus:
         """The status a released request shows while it waits for `next_action`."""

@@ -2,8 +2,8 @@
 
 Each action reads what it needs, talks to Calendly, and records its outcome with fenced writes.
 It returns the next action to run under the same claim, or None once the request is released.
-Failures are classified by what to do next (see `autobook.errors` and `booking/failures.py`),
-never by message.
+Failures are classified by what to do next (`booking/failures.py`), never by message; recording
+a booking and reconciling live in `booking/outcomes.py`.
 
 The rules of DESIGN §4 that live here:
 - The lease is renewed before each action and while a search walks its windows; before a
@@ -22,34 +22,31 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from autobook import store
 from autobook.booking.availability import Snapshot, align_now
 from autobook.booking.body import BookingRuleViolation, build_invitee_body
 from autobook.booking.constraints import constraints_for
-from autobook.booking.failures import Failures, describe_refusal
-from autobook.booking.reconcile import find_our_booking
-from autobook.booking.service import BookingContext, Job, LeaseLost
+from autobook.booking.failures import describe_refusal
+from autobook.booking.outcomes import RECONCILE_LOOKS, Outcomes
+from autobook.booking.service import LeaseLost
 from autobook.booking.slots import SearchWindow, Slot, choose_slot, search_windows
-from autobook.calendly.models import AvailableTime, EventType, Invitee
+from autobook.calendly.models import AvailableTime, EventType
 from autobook.errors import (
     CalendlyError,
     InvalidRequest,
     OutcomeUnknown,
     RequestRejected,
     SlotTaken,
-    Unauthorized,
 )
 from autobook.models import AttemptState, NextAction, RequestStatus
-from autobook.requests import BookingRequest, EventTypeSelector, parse_request
+from autobook.requests import parse_request
 from autobook.times import utc_z
 
 __all__ = ["RECONCILE_LOOKS", "Steps", "describe_refusal"]
 
 log = logging.getLogger(__name__)
 
-RECONCILE_LOOKS = 2
 # Our attempts made slightly before a poll may not show in it yet (clocks, transit).
 SNAPSHOT_CLOCK_MARGIN = timedelta(seconds=2)
 # Attempt states whose booking may exist without our knowing it.
@@ -69,31 +66,8 @@ class Chosen:
     slot: AvailableTime
 
 
-class Steps(Failures):
+class Steps(Outcomes):
     """Runs the next actions of one claimed request."""
-
-    def __init__(self, context: BookingContext, job: Job) -> None:
-        super().__init__(context, job)
-        self.request: BookingRequest | None = None
-
-    # -- the lease -------------------------------------------------------------------------
-
-    def _renew(self, at_least: timedelta | None = None) -> None:
-        """Extend the lease to `now + max(lease, at_least)`; LeaseLost if it is gone."""
-        lease = timedelta(seconds=self.ctx.settings.lease_seconds)
-        if at_least is not None:
-            lease = max(lease, at_least)
-        with self.ctx.sessions.begin() as session:
-            renewed = store.renew_lease(session, self.job.claim, lease=lease, now=self._now())
-        if renewed is None:
-            raise LeaseLost
-        self.job.claim = renewed
-
-    def _keep_lease(self) -> None:
-        """Renew when less than half of the lease is left (cheap to call often)."""
-        half = timedelta(seconds=self.ctx.settings.lease_seconds / 2)
-        if self.job.claim.lease_expires_at - self._now() < half:
-            self._renew()
 
     # -- entry -----------------------------------------------------------------------------
 
@@ -119,17 +93,6 @@ class Steps(Failures):
                 raise ValueError(f"unknown next action {action}")
 
     # -- search ----------------------------------------------------------------------------
-
-    def _resolve(self) -> EventType:
-        assert self.request is not None
-        ref = self.request.event_type
-        if isinstance(ref, EventTypeSelector):
-            event_type = self.ctx.resolver.by_selector(ref)
-        else:
-            event_type = self.ctx.resolver.by_uri(ref)
-            if not event_type.active:
-                raise RequestRejected(f"event_type: event type {event_type.name!r} is inactive")
-        return event_type
 
     def search(self) -> tuple[NextAction | None, Chosen | None]:
         assert self.request is not None
@@ -295,19 +258,6 @@ class Steps(Failures):
         )
         return None
 
-    def _finish_attempt(self, attempt_id: int, state: AttemptState, exc: CalendlyError) -> None:
-        with self.ctx.sessions.begin() as session:
-            if not store.finish_attempt(
-                session,
-                self.job.claim,
-                attempt_id,
-                state=state,
-                http_status=exc.status,
-                reason=exc.message,
-            ):
-                raise LeaseLost
-            store.log(session, self.job.request_pk, "api_outcome", f"{state}: {exc.message}")
-
     def _slot_taken(self, chosen: Chosen, attempt_id: int, exc: SlotTaken) -> NextAction | None:
         slot = chosen.slot.start_time
         row = self._row()
@@ -338,133 +288,4 @@ class Steps(Failures):
             )
             return None
         self._update(excluded_slots=excluded)
-        return NextAction.SEARCH
-
-    def _booked(
-        self,
-        invitee: Invitee,
-        event_type_uri: str,
-        attempt_id: int,
-        state: AttemptState,
-        *,
-        slot_start: datetime,
-    ) -> None:
-        """Record the booking: the attempt's outcome and the release commit together.
-
-        Until then the attempt stays unresolved, so a crash anywhere before (even after the
-        POST succeeded) is reconciled and the booking adopted, never made again. The event is
-        read for its location; if that read fails, the booking is still recorded, with the
-        start time we booked.
-        """
-        location: dict[str, Any] | None = None
-        start_time = slot_start
-        try:
-            event = self.ctx.client.get_scheduled_event(invitee.event)
-            location = event.location
-            start_time = event.start_time
-        except CalendlyError as exc:
-            self._log("event_read", f"booked, but reading the event failed: {exc.message}")
-            if isinstance(exc, Unauthorized):
-                # A 401 anywhere stops all sending at once; this booking is still recorded.
-                self._pause(exc)
-        how = "booked" if state is AttemptState.BOOKED else "adopted"
-        with self.ctx.sessions.begin() as session:
-            recorded = store.finish_attempt(
-                session,
-                self.job.claim,
-                attempt_id,
-                state=state,
-                http_status=201 if state is AttemptState.BOOKED else None,
-            ) and store.release(
-                session,
-                self.job.claim,
-                status=RequestStatus.BOOKED,
-                next_action=NextAction.NONE,
-                next_action_at=None,
-                reason=None,
-                event_uri=invitee.event,
-                invitee_uri=invitee.uri,
-                cancel_url=invitee.cancel_url,
-                reschedule_url=invitee.reschedule_url,
-                start_time=start_time,
-                location=location,
-                event_type_uri=event_type_uri,
-            )
-            if not recorded:
-                # Rolled back: whoever holds the request now reconciles and adopts this booking.
-                raise LeaseLost
-            store.log(
-                session,
-                self.job.request_pk,
-                how,
-                f"{how}: {invitee.event}",
-                {"invitee": invitee.uri},
-            )
-
-    # -- reconcile -------------------------------------------------------------------------
-
-    def reconcile(self) -> NextAction | None:
-        assert self.request is not None
-        with self.ctx.sessions.begin() as session:
-            attempts = store.attempts_for(session, self.job.request_pk)
-            for attempt in attempts:
-                session.expunge(attempt)
-        unresolved = [a for a in attempts if not a.is_resolved]
-        if not unresolved:
-            return NextAction.SEARCH
-        attempt = unresolved[-1]
-        # Every token we ever sent for this slot: an earlier attempt's booking is ours too.
-        tokens = {
-            a.correlation_token
-            for a in attempts
-            if a.slot_start == attempt.slot_start and a.correlation_token
-        }
-        row = self._row()
-        try:
-            event_type_uri = row.event_type_uri or self._resolve().uri
-            found = find_our_booking(
-                self.ctx.client,
-                organization=self.ctx.resolver.organization(),
-                invitee_email=self.request.invitee.email,
-                event_type_uri=event_type_uri,
-                slot_start=attempt.slot_start,
-                tokens=tokens,
-            )
-        except CalendlyError as exc:
-            self._reconcile_failure(exc)
-            return None
-        if found is not None:
-            self._log("reconciled", "found our booking at Calendly: adopting it")
-            self._booked(
-                found,
-                event_type_uri,
-                attempt.id,
-                AttemptState.ADOPTED,
-                slot_start=attempt.slot_start,
-            )
-            return None
-        looks = attempt.reconcile_looks + 1
-        with self.ctx.sessions.begin() as session:
-            if not store.note_reconcile_look(session, self.job.claim, attempt.id, looks=looks):
-                raise LeaseLost
-        if looks < RECONCILE_LOOKS:
-            self._release(
-                RequestStatus.UNKNOWN,
-                next_action=NextAction.RECONCILE,
-                at=self._now() + self.grace,
-                reason=f"booking not found at Calendly (look {looks}); looking again",
-                log_kind="reconciled",
-            )
-            return None
-        with self.ctx.sessions.begin() as session:
-            if not store.finish_attempt(
-                session, self.job.claim, attempt.id, state=AttemptState.NOT_FOUND
-            ):
-                raise LeaseLost
-            store.log(
-                session,
-                self.job.request_pk,
-                "reconciled",
-                f"booking provably absent after {looks} looks: searching again",
-            )
         return NextAction.SEARCH
