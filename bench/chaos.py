@@ -129,8 +129,11 @@ def chaos_requests(count: int, rng: random.Random) -> list[dict[str, Any]]:
     return requests
 
 
-def total_calls(stack: Stack) -> int:
-    return sum(int(row["count"]) for row in stack.admin.stats())
+def calls_by_status(stack: Stack) -> dict[int | None, int]:
+    counts: dict[int | None, int] = {}
+    for row in stack.admin.stats():
+        counts[row["status"]] = counts.get(row["status"], 0) + int(row["count"])
+    return counts
 
 
 def run(args: argparse.Namespace) -> int:
@@ -177,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
                 time.sleep(0.5)
             wall = (finished_at or time.monotonic()) - started
             outcome = measure(stack, ids)
-            calls = total_calls(stack)
+            calls = calls_by_status(stack)
         report(console, args, outcome, wall, calls, killer, finished_at is not None)
     failed = outcome.duplicates or outcome.lost or outcome.non_terminal or outcome.mismatches
     return 1 if failed else 0
@@ -188,7 +191,7 @@ def report(
     args: argparse.Namespace,
     outcome: Any,
     wall: float,
-    calls: int,
+    calls: dict[int | None, int],
     killer: Killer,
     finished: bool,
 ) -> None:
@@ -219,11 +222,15 @@ def report(
         str(outcome.lost),
         str(outcome.non_terminal),
         f"{wall:.0f}s" + ("" if finished else " (timed out)"),
-        f"{calls / booked:.1f}" if booked else "-",
+        f"{sum(calls.values()) / booked:.1f}" if booked else "-",
     )
     console.print(table)
     states = ", ".join(f"{k} {v}" for k, v in sorted(outcome.attempt_states.items()))
     console.print(f"POST attempts: {states}; dropped bookings adopted: {outcome.dropped_adopted}")
+    console.print(
+        f"Calendly calls: {sum(calls.values())}; 429 answers: {calls.get(429, 0)} (each holds "
+        f"every worker until Calendly's reset), 500 answers: {calls.get(500, 0)}"
+    )
     if outcome.mismatches:
         console.print(f"[red]database and ledger disagree:[/red] {outcome.mismatches[:10]}")
     failures = [f"{rid}: {why}" for rid, why in outcome.not_booked.items() if "failed" in why]
