@@ -34,6 +34,23 @@ def test_latency_delays_the_answer(booker: Booker, sandbox_admin: SandboxAdmin) 
     assert time.monotonic() - started < 0.3
 
 
+def test_a_booking_is_still_made_when_its_client_gives_up_during_the_latency(
+    booker: Booker, sandbox: SandboxServer, sandbox_admin: SandboxAdmin
+) -> None:
+    # Like a real server: the request arrived whole, so it is processed though nobody waits.
+    sandbox_admin.set_faults(on_booking(latency_ms=400))
+    with (
+        httpx.Client(base_url=sandbox.url, headers=auth_headers(), timeout=0.1) as impatient,
+        pytest.raises(httpx.ReadTimeout),
+    ):
+        impatient.post("/invitees", json=booker.body("solo", SLOT, location=ZOOM))
+    deadline = time.monotonic() + 5
+    while not sandbox_admin.ledger() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [entry] = sandbox_admin.ledger()
+    assert (entry["email"], entry["status"]) == ("ada@example.com", "active")
+
+
 def test_error_500_answers_before_anything_is_committed(
     booker: Booker, sandbox_admin: SandboxAdmin
 ) -> None:

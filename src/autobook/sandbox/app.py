@@ -161,6 +161,9 @@ class SandboxApp:
         else:
             call.rolls = state.faults.roll(route.key)
             if call.rolls.latency_ms:
+                # A real server holds the whole request before it works on it: read the body
+                # first, so a client that dies during the latency still has its booking made.
+                await request.body()
                 await asyncio.sleep(call.rolls.latency_ms / 1000)
             if call.rolls.error_429:
                 response = json_response(TOO_MANY_REQUESTS_BODY, 429)

@@ -3,7 +3,7 @@
 ``PUT /_sandbox/faults`` sets ``{"seed": 7, "endpoints": {"POST /invitees": {...}}}``.
 Knobs, all optional:
 
-- ``latency_ms``: added before the request is handled;
+- ``latency_ms``: added after the request body is read, before it is handled;
 - ``error_429`` / ``error_500``: a probability of answering 429 / 500 *instead of*
   handling the request (nothing is committed);
 - ``error_500_after_commit``: the request is handled (a booking is made), then the
