@@ -46,7 +46,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         "--without-heartbeat",
     ]
     if not args.no_dispatcher:
-        argv += ["--beat", f"--schedule={settings.data_dir / 'celerybeat-schedule'}"]
+        argv.append("--beat")  # the in-memory dispatch schedule (see autobook.worker)
     app.worker_main(argv)
     return 0
 

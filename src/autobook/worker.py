@@ -31,7 +31,6 @@ re-sends whatever is due or whose lease expired, so a message that is gone for g
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from celery import Celery
@@ -102,7 +101,6 @@ def create_app(settings: Settings) -> Celery:
             }
         },
         beat_scheduler=IN_MEMORY_BEAT_SCHEDULER,
-        beat_schedule_filename=str(Path(settings.data_dir) / "celerybeat-schedule"),
     )
     if not settings.uses_filesystem_broker:
         app.steps["consumer"].add(BrokerWatchdog)

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,7 +56,6 @@ class Job:
     claim: store.Claim
     request_pk: int
     request_id: str
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
