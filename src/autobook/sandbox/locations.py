@@ -10,23 +10,12 @@ always shows the same link. Kinds in :data:`KINDS_NEEDING_TEXT` need
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
+
+from autobook.sandbox.seed import LocationKind
 
 KINDS_NEEDING_TEXT = frozenset({"physical", "outbound_call", "ask_invitee", "custom"})
-ALL_KINDS = frozenset(
-    {
-        "ask_invitee",
-        "custom",
-        "google_conference",
-        "gotomeeting_conference",
-        "inbound_call",
-        "microsoft_teams_conference",
-        "outbound_call",
-        "physical",
-        "webex_conference",
-        "zoom_conference",
-    }
-)
+ALL_KINDS = frozenset(get_args(LocationKind))
 _RESPONSE_TYPES = {"zoom_conference": "zoom", "gotomeeting_conference": "gotomeeting"}
 _JOIN_URLS = {
     "zoom_conference": "https://us06web.zoom.us/j/{digits}",
