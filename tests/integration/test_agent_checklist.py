@@ -19,23 +19,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tests.conftest import ProxiedStack, StartStack
+from tests.support.contract import STATUS_JSON_KEYS
 from tests.support.sandbox import TRACKING_KEYS, calendly_client
 
 pytestmark = pytest.mark.slow
 
 UTC_WIRE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
-STATUS_JSON_KEYS = {
-    "request_id",
-    "status",
-    "reason",
-    "event_type",
-    "start_time",
-    "event_uri",
-    "invitee_uri",
-    "cancel_url",
-    "reschedule_url",
-    "attempts",
-}
 
 MINIMAL = {
     "request_id": "checklist-minimal",

@@ -18,21 +18,10 @@ from typing import Any
 import pytest
 
 from tests.conftest import ProxiedStack, StartStack
+from tests.support.contract import STATUS_JSON_KEYS
 
 pytestmark = pytest.mark.slow
 
-STATUS_KEYS = {
-    "request_id",
-    "status",
-    "reason",
-    "event_type",
-    "start_time",
-    "event_uri",
-    "invitee_uri",
-    "cancel_url",
-    "reschedule_url",
-    "attempts",
-}
 UTC_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 # A submit that rings the broker returns at once; one that waits on an unreachable broker doesn't.
 SUBMIT_SECONDS_LIMIT = 15.0
@@ -164,7 +153,7 @@ def test_status_json_lists_every_request_with_the_public_keys(stack: ProxiedStac
     items = {item["request_id"]: item for item in json.loads(result.stdout)}
     for request_id in ids:
         item = items[request_id]
-        assert item.keys() >= STATUS_KEYS
+        assert item.keys() >= STATUS_JSON_KEYS
         row = stack.row(request_id)
         assert item["status"] == "booked"
         assert item["reason"] is None

@@ -13,22 +13,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.conftest import ProxiedStack, StartStack
+from tests.support.contract import STATUS_JSON_KEYS
 from tests.support.sandbox import TRACKING_KEYS
 
 pytestmark = pytest.mark.slow
-
-STATUS_KEYS = {
-    "request_id",
-    "status",
-    "reason",
-    "event_type",
-    "start_time",
-    "event_uri",
-    "invitee_uri",
-    "cancel_url",
-    "reschedule_url",
-    "attempts",
-}
 
 
 @pytest.fixture(scope="module", params=["embedded", "redis_pg"])
@@ -122,7 +110,7 @@ def test_every_kind_of_outcome_is_recorded_and_status_reports_it(stack: ProxiedS
     items = {item["request_id"]: item for item in json.loads(shown.stdout)}
     for request_id, status in expected.items():
         item = items[request_id]
-        assert item.keys() >= STATUS_KEYS
+        assert item.keys() >= STATUS_JSON_KEYS
         assert item["status"] == status
         if status == "booked":
             assert item["start_time"].endswith("Z")
