@@ -51,6 +51,11 @@ def total_calls(admin: Any) -> int:
     return sum(int(row["count"]) for row in admin.stats())
 
 
+def refused_posts(admin: Any) -> int:
+    """`POST /invitees` answered 400: every request here is valid, so each is `already_filled`."""
+    return int(admin.count("POST", "/invitees", 400))
+
+
 def naive_run(url: str, requests: list[dict[str, Any]]) -> tuple[list[float], int]:
     """Book each request the simple way; returns latencies (s) and bookings made."""
     latencies: list[float] = []
@@ -120,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     run = datetime.now(UTC).strftime("%H%M%S")
     requests = [sample(i, run) for i in range(args.requests)]
-    rows: list[tuple[str, int, int, float, float, float, float]] = []
+    rows: list[tuple[str, int, int, float, float, float, float, float]] = []
     with (
         tempfile.TemporaryDirectory() as tmp,
         running_stack(
@@ -138,12 +143,14 @@ def main() -> None:
         naive_latencies, naive_booked = naive_run(stack.sandbox_url, requests)
         naive_wall = time.perf_counter() - started
         naive_calls = total_calls(stack.admin) - before
+        naive_refused = refused_posts(stack.admin)
         rows.append(
             (
                 "naive loop",
                 len(requests),
                 naive_booked,
                 naive_calls / max(naive_booked, 1),
+                naive_refused / max(naive_booked, 1),
                 naive_booked / naive_wall,
                 statistics.median(naive_latencies),
                 percentile(naive_latencies, 0.95),
@@ -154,12 +161,14 @@ def main() -> None:
         before = total_calls(stack.admin)
         latencies, booked, wall = autobook_run(stack, requests)
         calls = total_calls(stack.admin) - before
+        refused = refused_posts(stack.admin)
         rows.append(
             (
                 f"autobook ({args.backend}, {args.workers}x{args.concurrency})",
                 len(requests),
                 booked,
                 calls / max(booked, 1),
+                refused / max(booked, 1),
                 booked / wall,
                 statistics.median(latencies),
                 percentile(latencies, 0.95),
@@ -171,26 +180,29 @@ def main() -> None:
         "requests",
         "booked",
         "Calendly calls / booking",
+        "already_filled POSTs / booking",
         "bookings / s",
         "latency median (s)",
         "latency p95 (s)",
     ):
         table.add_column(column)
-    for name, count, booked_count, per_booking, rate, median, p95 in rows:
+    for name, count, booked_count, per_booking, refused_per_booking, rate, median, p95 in rows:
         table.add_row(
             name,
             str(count),
             str(booked_count),
             f"{per_booking:.2f}",
+            f"{refused_per_booking:.2f}",
             f"{rate:.1f}",
             f"{median:.3f}",
             f"{p95:.3f}",
         )
-    Console().print(table)
+    console = Console(width=160)
+    console.print(table)
     naive, ours = rows
-    Console().print(
+    console.print(
         f"calls per booking: autobook/naive = {ours[3] / naive[3]:.2f}; "
-        f"bookings per second: autobook/naive = {ours[4] / naive[4]:.2f}"
+        f"bookings per second: autobook/naive = {ours[5] / naive[5]:.2f}"
     )
 
 

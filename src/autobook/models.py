@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
@@ -35,6 +36,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -117,7 +119,7 @@ class LogKind(StrEnum):
     CLAIMED = "claimed"
     RESOLVED = "resolved"
     WINDOW_POLLED = "window_polled"
-    SLOT_CHOSEN = "slot_chosen"
+    CONTENDED = "contended"
     LOCATION_CHOSEN = "location_chosen"
     INTENT = "intent"
     API_OUTCOME = "api_outcome"
@@ -272,7 +274,13 @@ class BookingAttemptRow(Base):
         ForeignKey("booking_request.id", ondelete="CASCADE"), index=True
     )
     fence: Mapped[int] = mapped_column(Integer)  # the claim that made this attempt
-    slot_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    slot_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # Until when the slot is held (start + the event type's duration); None on older rows.
+    slot_end: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The calendars the slot blocks: the event type, its host, and the hosts Calendly assigned.
+    blocks: Mapped[list[str] | None] = mapped_column(JsonDocument)
+    # Calendly answered `already_filled`: someone else holds this slot now.
+    slot_taken: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     correlation_token: Mapped[str] = mapped_column(String(TOKEN_LENGTH))
     state: Mapped[AttemptState] = mapped_column(StrEnumType(AttemptState))
     http_status: Mapped[int | None] = mapped_column(Integer)

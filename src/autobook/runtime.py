@@ -11,7 +11,7 @@ import os
 import socket
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import redis
 from sqlalchemy.orm import Session, sessionmaker
@@ -74,6 +74,13 @@ def post_call_bound(settings: Settings, policy: RetryPolicy) -> timedelta:
     return timedelta(seconds=attempts * per_attempt + backoffs + settings.http_read_timeout_seconds)
 
 
+def ring_at(request_id: str, at: datetime) -> None:
+    """Send `autobook.book` for `request_id`, to run at `at` (a delayed message)."""
+    from autobook.tasks import book  # the tasks import this module
+
+    book.apply_async(args=(request_id,), eta=at)
+
+
 def build_runtime(settings: Settings) -> Runtime:
     if settings.calendly_token is None:
         raise MissingToken
@@ -106,6 +113,7 @@ def build_runtime(settings: Settings) -> Runtime:
         clock=utc_now,
         worker_id=f"{socket.gethostname()}:{os.getpid()}",
         post_call=post_call_bound(settings, policy),
+        wake=ring_at,
     )
     return Runtime(settings, sessions, BookingService(context), client)
 

@@ -112,7 +112,7 @@ def test_migrated_schema_matches_the_models(migrated_sessions: Sessions, databas
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
-    assert db.current_revision(database_url) == db.head_revision() == "0001_initial"
+    assert db.current_revision(database_url) == db.head_revision() == "0002_slot_holds"
 
 
 def test_upgrade_from_several_processes_at_once_is_harmless(database_url: str) -> None:
@@ -686,3 +686,82 @@ def test_an_unreachable_database_raises_store_unavailable() -> None:
             store.get_by_request_id(session, "x")
     finally:
         engine.dispose()
+
+
+# -- slot holds ----------------------------------------------------------------------------
+
+
+def hold_first_free(sessions: Sessions, claimed: store.Claim, starts: list[datetime]) -> datetime:
+    """What a worker does: under the lock, skip the starts others hold and hold the first free."""
+    with sessions.begin() as session:
+        assert store.lock_slot_choice(session, claimed, now=T0)
+        taken = {
+            hold.start
+            for hold in store.held_slots(session, start=starts[0], end=starts[-1], since=T0)
+            if hold.request_pk != claimed.request_pk
+        }
+        start = next(s for s in starts if s not in taken)
+        attempt = store.record_intent(
+            session,
+            claimed,
+            slot_start=start,
+            slot_end=start + timedelta(minutes=30),
+            blocks={"demo"},
+            correlation_token=f"tok-{claimed.request_pk}",
+            now=T0,
+        )
+        assert attempt is not None
+    return start
+
+
+def test_concurrent_choosers_under_the_lock_hold_distinct_slots(
+    migrated_sessions: Sessions,
+) -> None:
+    claims = [
+        claim(migrated_sessions, new_request(migrated_sessions, f"hold-{i}"))
+        for i in range(THREADS)
+    ]
+    starts = [T0 + timedelta(hours=1, minutes=30 * i) for i in range(THREADS + 2)]
+    held = in_threads(THREADS, lambda i: hold_first_free(migrated_sessions, claims[i], starts))
+    assert sorted(held) == starts[:THREADS]
+
+
+def test_held_slots_are_the_unresolved_the_recently_booked_and_the_taken(
+    migrated_sessions: Sessions,
+) -> None:
+    slot = T0 + timedelta(hours=2)
+
+    def attempt(request_id: str, state: AttemptState | None, **finish: Any) -> None:
+        claimed = claim(migrated_sessions, new_request(migrated_sessions, request_id))
+        with migrated_sessions() as session:
+            attempt_id = store.record_intent(
+                session,
+                claimed,
+                slot_start=slot,
+                slot_end=slot + timedelta(minutes=30),
+                blocks={"demo", "host"},
+                correlation_token=request_id,
+                now=T0,
+            )
+            assert attempt_id is not None
+            if state is not None:
+                assert store.finish_attempt(session, claimed, attempt_id, state=state, **finish)
+
+    attempt("in-flight", None)
+    attempt("booked-before", AttemptState.BOOKED, now=T0)
+    attempt("booked-after", AttemptState.BOOKED, add_blocks={"assigned"}, now=T0 + LEASE)
+    attempt("taken", AttemptState.REJECTED, slot_taken=True, now=T0 + LEASE)
+    attempt("refused", AttemptState.REJECTED, now=T0 + LEASE)
+    since = T0 + timedelta(seconds=1)
+    with migrated_sessions() as session:
+        held = store.held_slots(session, start=slot, end=slot + timedelta(hours=1), since=since)
+        later = store.held_slots(
+            session, start=slot + timedelta(minutes=30), end=slot + timedelta(hours=1), since=since
+        )
+    by_request = {fetch(migrated_sessions, h.request_pk).request_id: h for h in held}
+    assert set(by_request) == {"in-flight", "booked-after", "taken"}
+    assert by_request["in-flight"].unresolved
+    assert by_request["taken"].taken_by_others
+    assert by_request["booked-after"].blocks == {"demo", "host", "assigned"}
+    assert by_request["booked-after"].end == slot + timedelta(minutes=30)
+    assert later == []  # the slot ends where that range begins

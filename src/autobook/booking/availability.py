@@ -5,11 +5,11 @@ A burst of 100 requests for the same event type must not cost 100 polls of
 every request whose window it covers. Windows are aligned (see `align_now`) so that requests
 arriving within the same few minutes ask for the same windows.
 
-A snapshot goes stale as soon as someone books from it. To keep requests from walking into
-`already_filled`, the caller subtracts the slots that any of our workers booked or is booking
-since the snapshot was polled (`store.slot_claims_since`, from `Snapshot.polled_at`). A slot
-taken by someone else still meets `already_filled`; the request searches again without it, and
-the snapshot is dropped so the next search polls afresh.
+A snapshot goes stale as soon as someone books from it. Our own bookings are subtracted by the
+caller, from the attempts every worker records (`booking/blocking.py`). A slot taken by someone
+else meets `already_filled`: the caller then calls `forget`, which drops the event type's
+snapshots in this process and, through Redis, in every process (a `stale-before` mark: a snapshot
+polled before it is never served again), so the next search of every worker polls afresh.
 """
 
 from __future__ import annotations
@@ -50,12 +50,22 @@ class Snapshot:
     taken_at: float = 0.0  # monotonic, for the TTL
 
 
+@dataclass(frozen=True)
+class SharedLoad:
+    """What the shared store holds for one window: a live snapshot, and the stale mark."""
+
+    snapshot: Snapshot | None
+    stale_before: datetime | None  # snapshots polled at or before this are stale
+
+
 class SharedSnapshots(Protocol):
     """Where workers of other processes find the windows one of them polled."""
 
-    def load(self, event_type_uri: str, window: SearchWindow) -> Snapshot | None: ...
+    def load(self, event_type_uri: str, window: SearchWindow) -> SharedLoad: ...
 
     def save(self, event_type_uri: str, snapshot: Snapshot, ttl_seconds: float) -> None: ...
+
+    def mark_stale(self, event_type_uri: str, at: datetime, ttl_seconds: float) -> None: ...
 
 
 class RedisSnapshots:
@@ -73,17 +83,27 @@ class RedisSnapshots:
         span = f"{window.start.timestamp():.0f}-{window.end.timestamp():.0f}"
         return f"{self._prefix}:{event_type_uri}:{span}"
 
-    def load(self, event_type_uri: str, window: SearchWindow) -> Snapshot | None:
+    def _stale_key(self, event_type_uri: str) -> str:
+        return f"{self._prefix}:{event_type_uri}:stale-before"
+
+    def load(self, event_type_uri: str, window: SearchWindow) -> SharedLoad:
         try:
-            text = self._redis.get(self._key(event_type_uri, window))
+            text, mark = self._redis.mget(
+                [self._key(event_type_uri, window), self._stale_key(event_type_uri)]
+            )
         except redis.RedisError:
-            return None
+            return SharedLoad(None, None)
+        stale_before = (
+            datetime.fromisoformat(_text(mark)) if isinstance(mark, bytes | str) else None
+        )
         if not isinstance(text, bytes | str):
-            return None
+            return SharedLoad(None, stale_before)
         document = json.loads(text)
-        slots = [AvailableTime.model_validate(item) for item in document["slots"]]
         polled_at = datetime.fromisoformat(document["polled_at"])
-        return Snapshot(window, slots, polled_at, fresh=False)
+        if stale_before is not None and polled_at <= stale_before:
+            return SharedLoad(None, stale_before)
+        slots = [AvailableTime.model_validate(item) for item in document["slots"]]
+        return SharedLoad(Snapshot(window, slots, polled_at, fresh=False), stale_before)
 
     def save(self, event_type_uri: str, snapshot: Snapshot, ttl_seconds: float) -> None:
         document = {
@@ -97,6 +117,18 @@ class RedisSnapshots:
             )
         except redis.RedisError:
             return
+
+    def mark_stale(self, event_type_uri: str, at: datetime, ttl_seconds: float) -> None:
+        # The mark outlives every snapshot saved before it (they live `ttl_seconds`).
+        milliseconds = max(int(ttl_seconds * 1000), 1) + 1000
+        try:
+            self._redis.set(self._stale_key(event_type_uri), at.isoformat(), px=milliseconds)
+        except redis.RedisError:
+            return
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class AvailabilitySnapshots:
@@ -123,6 +155,29 @@ class AvailabilitySnapshots:
     def get(self, event_type_uri: str, window: SearchWindow) -> Snapshot:
         """The slots of `window`, from a covering snapshot or a fresh poll."""
         now = self._monotonic()
+        local = self._local(event_type_uri, window, now)
+        if self._ttl_seconds > 0 and self._shared is not None:
+            # Even a local copy is checked against the shared stale mark: another process may
+            # have met `already_filled` since it was polled.
+            shared = self._shared.load(event_type_uri, window)
+            mark = shared.stale_before
+            if local is not None and (mark is None or local.polled_at > mark):
+                return local
+            if shared.snapshot is not None:
+                return shared.snapshot
+        elif local is not None:
+            return local
+        polled_at = self._clock()
+        slots = self._client.list_available_times(event_type_uri, window.start, window.end)
+        snapshot = Snapshot(window, slots, polled_at, fresh=True, taken_at=now)
+        with self._lock:
+            self.polls += 1
+            self._snapshots.setdefault(event_type_uri, []).append(snapshot)
+        if self._ttl_seconds > 0 and self._shared is not None:
+            self._shared.save(event_type_uri, snapshot, self._ttl_seconds)
+        return snapshot
+
+    def _local(self, event_type_uri: str, window: SearchWindow, now: float) -> Snapshot | None:
         with self._lock:
             live = [
                 snapshot
@@ -135,20 +190,11 @@ class AvailabilitySnapshots:
                 if covered.start <= window.start and window.end <= covered.end:
                     slots = [s for s in snapshot.slots if window.start <= s.start_time < window.end]
                     return replace(snapshot, window=window, slots=slots, fresh=False)
-        if self._ttl_seconds > 0 and self._shared is not None:
-            shared = self._shared.load(event_type_uri, window)
-            if shared is not None:
-                return shared
-        polled_at = self._clock()
-        slots = self._client.list_available_times(event_type_uri, window.start, window.end)
-        snapshot = Snapshot(window, slots, polled_at, fresh=True, taken_at=now)
-        with self._lock:
-            self.polls += 1
-            self._snapshots.setdefault(event_type_uri, []).append(snapshot)
-        if self._ttl_seconds > 0 and self._shared is not None:
-            self._shared.save(event_type_uri, snapshot, self._ttl_seconds)
-        return snapshot
+        return None
 
     def forget(self, event_type_uri: str) -> None:
+        """Drop the event type's snapshots here and, when shared, in every process."""
         with self._lock:
             self._snapshots.pop(event_type_uri, None)
+        if self._shared is not None and self._ttl_seconds > 0:
+            self._shared.mark_stale(event_type_uri, self._clock(), self._ttl_seconds)

@@ -18,6 +18,7 @@ the token works again (or `autobook resume`) it continues at the next dispatch.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +27,8 @@ from autobook.booking.service import BookingContext, Job, LeaseLost
 from autobook.errors import CalendlyError, RateLimited, RequestRejected, Unauthorized
 from autobook.models import AttemptState, NextAction, RequestStatus
 
+log = logging.getLogger(__name__)
+
 MAX_NOT_SENT_RETRIES = 8
 # Reconciling decides whether a booking exists: give it far longer before asking a person.
 MAX_RECONCILE_FAILURES = 20
@@ -33,6 +36,10 @@ NOT_SENT_BACKOFF = timedelta(seconds=5)
 TESTING_NOT_SENT_BACKOFF = timedelta(seconds=0.5)
 MAX_BACKOFF = timedelta(minutes=10)
 TESTING_MAX_BACKOFF = timedelta(seconds=4)
+MIN_RATE_LIMIT_WAIT_SECONDS = 1.0
+# A request due sooner than this after its release is woken directly (`Failures._wake`); a
+# later one is left to the dispatcher (a broker may hold a delayed message only so long).
+MAX_WAKE_DELAY = timedelta(minutes=5)
 
 
 class Failures:
@@ -95,7 +102,14 @@ class Failures:
             session.expunge(row)
             return row
 
-    def _finish_attempt(self, attempt_id: int, state: AttemptState, exc: CalendlyError) -> None:
+    def _finish_attempt(
+        self,
+        attempt_id: int,
+        state: AttemptState,
+        exc: CalendlyError,
+        *,
+        slot_taken: bool = False,
+    ) -> None:
         with self.ctx.sessions.begin() as session:
             if not store.finish_attempt(
                 session,
@@ -104,6 +118,7 @@ class Failures:
                 state=state,
                 http_status=exc.status,
                 reason=exc.message,
+                slot_taken=slot_taken,
             ):
                 raise LeaseLost
             store.log(session, self.job.request_pk, "api_outcome", f"{state}: {exc.message}")
@@ -118,6 +133,23 @@ class Failures:
         if renewed is None:
             raise LeaseLost
         self.job.claim = renewed
+
+    def _wake(self, at: datetime) -> None:
+        """Ring the doorbell for this request at `at`, when that is soon (after a release).
+
+        Without it the request waits for the dispatcher's next tick after `at`. The request is
+        marked dispatched at `at`, so the dispatcher doesn't ring it too; if the message is
+        lost, the dispatcher sends it again after its redispatch delay.
+        """
+        if self.ctx.wake is None or at - self._now() > MAX_WAKE_DELAY:
+            return
+        try:
+            self.ctx.wake(self.job.request_id, at)
+        except Exception:  # the broker is only a doorbell: the dispatcher still finds it
+            log.warning("request %s: could not schedule its next run", self.job.request_id)
+            return
+        with self.ctx.sessions.begin() as session:
+            store.mark_dispatched(session, [self.job.request_pk], now=at)
 
     def _keep_lease(self) -> None:
         """Renew when less than half of the lease is left (cheap to call often)."""
@@ -170,13 +202,16 @@ class Failures:
             self._pause(exc)
             self._hold(next_action, "Calendly refused the token (401)", during=during)
         elif isinstance(exc, RateLimited):
+            at = now + timedelta(seconds=max(exc.retry_after, MIN_RATE_LIMIT_WAIT_SECONDS))
             self._release(
                 self._resting_status(next_action),
                 next_action=next_action,
-                at=now + timedelta(seconds=max(exc.retry_after, 1.0)),
+                at=at,
                 reason=f"rate limited while {during}; waiting {exc.retry_after:.0f}s",
                 log_kind="rate_limited",
             )
+            # Due the moment the budget allows, not at the dispatcher's next tick after it.
+            self._wake(at)
         elif isinstance(exc, RequestRejected):
             who = "Calendly refused" if exc.status is not None else "refused"
             self._release(

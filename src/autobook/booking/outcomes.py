@@ -64,10 +64,13 @@ class Outcomes(Failures):
         """
         location: dict[str, Any] | None = None
         start_time = slot_start
+        hosts: list[str] = []
         try:
             event = self.ctx.client.get_scheduled_event(invitee.event)
             location = event.location
             start_time = event.start_time
+            # The hosts Calendly assigned are busy now, for every event type they host.
+            hosts = [m.user for m in event.event_memberships if m.user]
         except CalendlyError as exc:
             self._log("event_read", f"booked, but reading the event failed: {exc.message}")
             if isinstance(exc, Unauthorized):
@@ -81,6 +84,7 @@ class Outcomes(Failures):
                 attempt_id,
                 state=state,
                 http_status=201 if state is AttemptState.BOOKED else None,
+                add_blocks=hosts,
             ) and store.release(
                 session,
                 self.job.claim,

@@ -71,6 +71,9 @@ class BookingContext:
     worker_id: str
     # The longest one `POST /invitees` call can take, retries and budget waits included.
     post_call: timedelta = timedelta(seconds=120)
+    # Rings the doorbell for a request at a time (a delayed broker message); None: the
+    # dispatcher's next tick after that time does it.
+    wake: Callable[[str, datetime], None] | None = None
 
     @property
     def post_lease(self) -> timedelta:

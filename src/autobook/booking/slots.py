@@ -230,20 +230,30 @@ def choose_slot(
     Slots without seats left and starts in `exclude` (e.g. already refused as `already_filled`)
     are never chosen. The input need not be sorted; on equal starts the first one given wins.
     """
+    ranked = matching_slots(slots, duration, constraints, now, exclude=exclude)
+    return ranked[0] if ranked else None
+
+
+def matching_slots(
+    slots: Iterable[Slot],
+    duration: timedelta,
+    constraints: Constraints,
+    now: datetime,
+    *,
+    exclude: Collection[datetime] = (),
+) -> list[Slot]:
+    """Every matching slot, best first by `constraints.prefer`; one per start (the first given).
+
+    Slots without seats left and starts in `exclude` are left out.
+    """
     excluded = frozenset(exclude)
-    chosen: Slot | None = None
+    by_start: dict[datetime, Slot] = {}
     for slot in slots:
-        if slot.invitees_remaining < 1 or slot.start in excluded:
-            continue
-        if chosen is not None and not _is_preferred(slot.start, chosen.start, constraints.prefer):
+        if slot.invitees_remaining < 1 or slot.start in excluded or slot.start in by_start:
             continue
         if slot_matches(slot.start, duration, constraints, now):
-            chosen = slot
-    return chosen
-
-
-def _is_preferred(candidate: datetime, current: datetime, prefer: Preference) -> bool:
-    return candidate < current if prefer == "earliest" else candidate > current
+            by_start[slot.start] = slot
+    return sorted(by_start.values(), key=lambda s: s.start, reverse=constraints.prefer == "latest")
 
 
 def search_windows(

@@ -20,17 +20,24 @@ The rules of DESIGN §4 that live here:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from autobook import store
-from autobook.booking.availability import Snapshot, align_now
-from autobook.booking.body import BookingRuleViolation, build_invitee_body
+from autobook.booking.availability import align_now
+from autobook.booking.blocking import SlotOwner, free_seats, slot_owner, with_learned_hosts
+from autobook.booking.body import (
+    BookingRuleViolation,
+    InviteeBody,
+    build_invitee_body,
+    new_correlation_token,
+)
 from autobook.booking.constraints import constraints_for
 from autobook.booking.failures import describe_refusal
 from autobook.booking.outcomes import RECONCILE_LOOKS, Outcomes
 from autobook.booking.service import LeaseLost
-from autobook.booking.slots import SearchWindow, Slot, choose_slot, search_windows
+from autobook.booking.slots import SearchWindow, Slot, matching_slots, search_windows
 from autobook.calendly.models import AvailableTime, EventType
 from autobook.errors import (
     CalendlyError,
@@ -47,8 +54,13 @@ __all__ = ["RECONCILE_LOOKS", "Steps", "describe_refusal"]
 
 log = logging.getLogger(__name__)
 
-# Our attempts made slightly before a poll may not show in it yet (clocks, transit).
-SNAPSHOT_CLOCK_MARGIN = timedelta(seconds=2)
+# When every matching slot is held by our other requests, look again this soon.
+CONTENDED_RETRY = timedelta(seconds=2)
+# Outcomes of `_hold_first_free` when nothing was free.
+CONTENDED = "contended"  # some of it is held by an attempt whose outcome is not known yet
+FULL = "full"
+# `extra` key: `already_filled` refusals at slots no request of ours was holding.
+FOREIGN_REFUSALS = "foreign_refusals"
 # Attempt states whose booking may exist without our knowing it.
 UNCLEAR_STATES = frozenset(
     {
@@ -62,8 +74,20 @@ UNCLEAR_STATES = frozenset(
 
 @dataclass
 class Chosen:
+    """A slot held for this request: its intent is committed, the POST may go."""
+
     event_type: EventType
     slot: AvailableTime
+    attempt_id: int
+    built: InviteeBody
+
+
+@dataclass
+class Candidates:
+    """Matching slots of one snapshot, best first, and when that snapshot was polled."""
+
+    polled_at: datetime
+    slots: list[AvailableTime]
 
 
 class Steps(Outcomes):
@@ -95,8 +119,8 @@ class Steps(Outcomes):
     # -- search ----------------------------------------------------------------------------
 
     def search(self) -> tuple[NextAction | None, Chosen | None]:
+        """Find the best matching slot that no request of ours holds, and hold it."""
         assert self.request is not None
-        request = self.request
         self._update(status=RequestStatus.SEARCHING)
         try:
             event_type = self._resolve()
@@ -105,66 +129,153 @@ class Steps(Outcomes):
             return None, None
         self._update(event_type_uri=event_type.uri)
         self._log("resolved", f"event type {event_type.name!r}", {"uri": event_type.uri})
-        now = self._now()
-        constraints = constraints_for(request)
         windows = search_windows(
-            constraints,
-            align_now(now),
+            constraints_for(self.request),
+            align_now(self._now()),
             max_window_days=self.ctx.settings.max_window_days,
             lead=timedelta(minutes=self.ctx.settings.lead_minutes),
             horizon=timedelta(days=self.ctx.settings.search_horizon_days),
         )
-        row = self._row()
-        excluded = {datetime.fromisoformat(text) for text in (row.excluded_slots or [])}
+        owner = slot_owner(event_type)
+        contended = False
+        try:
+            for candidates in self._candidates(event_type, windows):
+                held = self._hold_first_free(event_type, owner, candidates)
+                if isinstance(held, Chosen):
+                    return NextAction.BOOK, held
+                if held is None:  # refused by a booking rule, or held by the 401 pause
+                    return None, None
+                contended = contended or held == CONTENDED
+        except CalendlyError as exc:
+            self._calendly_failure(exc, during="polling availability")
+            return None, None
+        if contended:
+            # Every matching slot is held by a request of ours whose outcome is not known yet;
+            # one that fails frees its slot. Look again shortly: this is not "no slot".
+            at = self._now() + CONTENDED_RETRY
+            self._release(
+                RequestStatus.SEARCHING,
+                next_action=NextAction.SEARCH,
+                at=at,
+                reason="every matching slot is held by our other requests; searching again",
+                log_kind="contended",
+            )
+            self._wake(at)
+            return None, None
+        self._no_match(windows)
+        return None, None
+
+    def _candidates(
+        self, event_type: EventType, windows: list[SearchWindow]
+    ) -> Iterator[Candidates]:
+        """The matching slots, one snapshot at a time, in the order the request prefers.
+
+        `earliest` polls a window only when the earlier ones had nothing free for us; `latest`
+        needs every window, then walks them from the last.
+        """
+        assert self.request is not None
+        constraints = constraints_for(self.request)
+        excluded = {datetime.fromisoformat(text) for text in (self._row().excluded_slots or [])}
         duration = timedelta(minutes=event_type.duration or 0)
-        best: tuple[Slot, AvailableTime] | None = None
+        found: list[Candidates] = []
         for window in windows:
             self._keep_lease()
-            try:
-                snapshot = self.ctx.snapshots.get(event_type.uri, window)
-            except CalendlyError as exc:
-                self._calendly_failure(exc, during="polling availability")
-                return None, None
-            times = self._still_open(event_type.uri, snapshot)
+            snapshot = self.ctx.snapshots.get(event_type.uri, window)
             self._log(
                 "window_polled",
-                f"{utc_z(window.start)} to {utc_z(window.end)}: {len(times)} open slots"
+                f"{utc_z(window.start)} to {utc_z(window.end)}: {len(snapshot.slots)} open slots"
                 + ("" if snapshot.fresh else " (shared snapshot)"),
             )
-            by_start = {t.start_time: t for t in times}
-            slot = choose_slot(
-                [Slot(t.start_time, t.invitees_remaining or 1) for t in times],
+            by_start = {t.start_time: t for t in snapshot.slots}
+            ranked = matching_slots(
+                [Slot(t.start_time, t.invitees_remaining or 1) for t in snapshot.slots],
                 duration,
                 constraints,
                 self._now(),
                 exclude=excluded,
             )
-            if slot is None:
+            if not ranked:
                 continue
-            candidate = (slot, by_start[slot.start])
-            if request.prefer == "earliest":
-                best = candidate
-                break
-            if best is None or slot.start > best[0].start:
-                best = candidate
-        if best is None:
-            self._no_match(windows)
-            return None, None
-        self._log("slot_chosen", f"slot {best[1].start_time_raw}")
-        return NextAction.BOOK, Chosen(event_type, best[1])
+            candidates = Candidates(snapshot.polled_at, [by_start[r.start] for r in ranked])
+            if self.request.prefer == "earliest":
+                yield candidates
+            else:
+                found.append(candidates)
+        yield from reversed(found)
 
-    def _still_open(self, event_type_uri: str, snapshot: Snapshot) -> list[AvailableTime]:
-        """The snapshot's slots minus the seats our workers took since it was polled."""
-        with self.ctx.sessions.begin() as session:
-            claims = store.slot_claims_since(
-                session, event_type_uri, since=snapshot.polled_at - SNAPSHOT_CLOCK_MARGIN
+    def _hold_first_free(
+        self, event_type: EventType, owner: SlotOwner, candidates: Candidates
+    ) -> Chosen | str | None:
+        """Hold the first candidate no request of ours holds: its intent is committed here.
+
+        Choosing and committing the intent are one transaction under the slot-choice lock
+        (`store.lock_slot_choice`), so concurrent requests always hold distinct seats. Returns
+        the held slot; CONTENDED or FULL when nothing was free (CONTENDED: some of it is held by
+        an attempt whose outcome is not known yet); None once the request was released.
+        """
+        assert self.request is not None
+        token = new_correlation_token()
+        try:  # the booking rules don't depend on the start: check them before holding anything
+            build_invitee_body(
+                self.request, event_type, candidates.slots[0], correlation_token=token
             )
-        still_open: list[AvailableTime] = []
-        for slot in snapshot.slots:
-            remaining = (slot.invitees_remaining or 1) - claims.get(slot.start_time, 0)
-            if remaining > 0:
-                still_open.append(slot.model_copy(update={"invitees_remaining": remaining}))
-        return still_open
+        except BookingRuleViolation as exc:
+            self._release(RequestStatus.REJECTED, reason=exc.message, log_kind="rejected")
+            return None
+        # From the intent until the call is over nobody else may take the request: the lease
+        # covers the longest the POST can take, plus the grace a late commit gets before a look.
+        self._renew(at_least=self.ctx.post_lease)
+        first, last = candidates.slots[0].start_time, candidates.slots[-1].start_time
+        with self.ctx.sessions.begin() as session:
+            if not store.lock_slot_choice(session, self.job.claim, now=self._now()):
+                raise LeaseLost
+            held = [
+                hold
+                for hold in store.held_slots(
+                    session,
+                    start=min(first, last),
+                    end=max(first, last) + owner.duration,
+                    since=candidates.polled_at,
+                )
+                if hold.request_pk != self.job.request_pk
+            ]
+            owner = with_learned_hosts(owner, held)
+            verdict = FULL
+            for slot in candidates.slots:
+                seats = free_seats(slot.start_time, slot.invitees_remaining or 1, owner, held)
+                if seats.free > 0:
+                    break
+                if seats.held_in_flight:
+                    verdict = CONTENDED
+            else:
+                return verdict
+            built = build_invitee_body(self.request, event_type, slot, correlation_token=token)
+            slot_start, slot_end = owner.span(slot.start_time)
+            attempt_id = store.record_intent(
+                session,
+                self.job.claim,
+                slot_start=slot_start,
+                slot_end=slot_end,
+                blocks=owner.calendars,
+                correlation_token=built.correlation_token or "",
+            )
+            paused = attempt_id is None and store.sending_paused(session) is not None
+            if attempt_id is not None:
+                store.log(
+                    session,
+                    self.job.request_pk,
+                    "intent",
+                    f"slot {slot.start_time_raw} chosen and held; booking it",
+                    {"event_type": event_type.uri, "attempt": attempt_id},
+                )
+        if attempt_id is None:
+            if paused:  # another worker met a 401 meanwhile: no POST, hold the request
+                self._hold(NextAction.SEARCH, "sending is paused (401)", during="booking")
+                return None
+            raise LeaseLost
+        for note in built.notes:
+            self._log("body", note)
+        return Chosen(event_type, slot, attempt_id, built)
 
     def _no_match(self, windows: list[SearchWindow]) -> None:
         assert self.request is not None
@@ -196,38 +307,10 @@ class Steps(Outcomes):
     # -- book ------------------------------------------------------------------------------
 
     def book(self, chosen: Chosen) -> NextAction | None:
+        """Send the POST for the slot `search` held (its intent is committed)."""
         assert self.request is not None
-        try:
-            built = build_invitee_body(self.request, chosen.event_type, chosen.slot)
-        except BookingRuleViolation as exc:
-            self._release(RequestStatus.REJECTED, reason=exc.message, log_kind="rejected")
-            return None
-        for note in built.notes:
-            self._log("body", note)
-        # From here until the call is over nobody else may take the request: the lease covers
-        # the longest the POST can take, plus the grace a late commit gets before any look.
-        self._renew(at_least=self.ctx.post_lease)
-        with self.ctx.sessions.begin() as session:
-            attempt_id = store.record_intent(
-                session,
-                self.job.claim,
-                slot_start=chosen.slot.start_time,
-                correlation_token=built.correlation_token or "",
-            )
-            paused = attempt_id is None and store.sending_paused(session) is not None
-            if attempt_id is not None:
-                store.log(
-                    session,
-                    self.job.request_pk,
-                    "intent",
-                    f"booking {chosen.slot.start_time_raw}",
-                    {"event_type": chosen.event_type.uri, "attempt": attempt_id},
-                )
-        if attempt_id is None:
-            if paused:  # another worker met a 401 meanwhile: no POST, hold the request
-                self._hold(NextAction.SEARCH, "sending is paused (401)", during="booking")
-                return None
-            raise LeaseLost
+        attempt_id = chosen.attempt_id
+        built = chosen.built
         try:
             invitee = self.ctx.client.create_invitee(built.body)
         except SlotTaken as exc:
@@ -278,14 +361,40 @@ class Steps(Outcomes):
                 reason="already_filled where an earlier attempt had no clear outcome; reconciling",
             )
             return NextAction.RECONCILE
-        self._finish_attempt(attempt_id, AttemptState.REJECTED, exc)
-        if len(excluded) > self.ctx.settings.max_slot_retries:
+        self._finish_attempt(attempt_id, AttemptState.REJECTED, exc, slot_taken=True)
+        # A collision with a request of ours (a host we could not know was busy) says nothing
+        # about Calendly; only a slot someone else took counts towards giving up.
+        refusals = int((row.extra or {}).get(FOREIGN_REFUSALS, 0))
+        if not self._collides_with_ours(chosen):
+            refusals += 1
+        extra = {**(row.extra or {}), FOREIGN_REFUSALS: refusals}
+        if refusals > self.ctx.settings.max_slot_retries:
             self._release(
                 RequestStatus.NO_SLOT,
-                reason=f"{len(excluded)} matching slots were taken while booking; gave up",
+                reason=(
+                    f"Calendly refused {refusals} matching slots as already filled by others "
+                    "while booking; gave up"
+                ),
                 log_kind="no_slot",
                 excluded_slots=excluded,
+                extra=extra,
             )
             return None
-        self._update(excluded_slots=excluded)
+        self._update(excluded_slots=excluded, extra=extra)
         return NextAction.SEARCH
+
+    def _collides_with_ours(self, chosen: Chosen) -> bool:
+        """Whether another request of ours holds a slot overlapping the refused one."""
+        owner = slot_owner(chosen.event_type)
+        start, end = owner.span(chosen.slot.start_time)
+        with self.ctx.sessions.begin() as session:
+            held = store.held_slots(
+                session, start=start, end=end, since=self._now() - self.ctx.post_lease
+            )
+        return any(
+            hold.request_pk != self.job.request_pk
+            and not hold.taken_by_others
+            and hold.start < end
+            and start < hold.end
+            for hold in held
+        )

@@ -43,9 +43,9 @@ from autobook.store.attempts import (
     latest_unresolved_attempt,
     note_reconcile_look,
     record_intent,
-    slot_claims_since,
 )
 from autobook.store.dispatch import due_requests, mark_dispatched, take_due
+from autobook.store.holds import HeldSlot, held_slots, lock_slot_choice
 from autobook.store.lifecycle import (
     CLAIMED_FIELDS,
     RELEASE_FIELDS,
@@ -79,6 +79,7 @@ __all__ = [
     "BookingAttemptRow",
     "BookingRequestRow",
     "Claim",
+    "HeldSlot",
     "LogKind",
     "NextAction",
     "RequestLogRow",
@@ -96,9 +97,11 @@ __all__ = [
     "get",
     "get_by_request_id",
     "has_unknown_attempt",
+    "held_slots",
     "intake",
     "latest_unresolved_attempt",
     "list_requests",
+    "lock_slot_choice",
     "log",
     "logs_for",
     "mark_dispatched",
@@ -110,7 +113,6 @@ __all__ = [
     "renew_lease",
     "resume_sending",
     "sending_paused",
-    "slot_claims_since",
     "take_due",
     "update_claimed",
 ]

@@ -14,6 +14,7 @@ exist. The rules:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,8 @@ def record_intent(
     *,
     slot_start: datetime,
     correlation_token: str,
+    slot_end: datetime | None = None,
+    blocks: Collection[str] = (),
     now: datetime | None = None,
 ) -> int | None:
     """Write the intent row; its id, or None: the lease is lost or sending is paused. Don't POST.
@@ -91,6 +94,9 @@ def record_intent(
             request_pk=claim.request_pk,
             fence=claim.fence,
             slot_start=aware_utc(slot_start, "slot_start"),
+            slot_end=None if slot_end is None else aware_utc(slot_end, "slot_end"),
+            blocks=sorted(blocks),
+            slot_taken=False,
             correlation_token=correlation_token,
             state=AttemptState.INTENT,
             reconcile_looks=0,
@@ -110,9 +116,15 @@ def finish_attempt(
     state: AttemptState | str,
     http_status: int | None = None,
     reason: str | None = None,
+    slot_taken: bool = False,
+    add_blocks: Collection[str] = (),
     now: datetime | None = None,
 ) -> bool:
-    """Record how the attempt ended (or that it was sent); False means the lease is lost."""
+    """Record how the attempt ended (or that it was sent); False means the lease is lost.
+
+    `slot_taken` records an `already_filled` refusal; `add_blocks` adds calendars the slot
+    blocks (once booked, the hosts Calendly assigned are known).
+    """
     now = now_or_utcnow(now)
     state = AttemptState(state)
     if state not in ALLOWED_PREDECESSORS:
@@ -126,6 +138,11 @@ def finish_attempt(
         values["http_status"] = http_status
     if reason is not None:
         values["reason"] = reason
+    if slot_taken:
+        values["slot_taken"] = True
+    if add_blocks:
+        current = session.execute(select(Attempt.blocks).where(Attempt.id == attempt_id))
+        values["blocks"] = sorted(set(current.scalar_one_or_none() or ()) | set(add_blocks))
     moved = session.execute(
         update(Attempt)
         .where(
@@ -206,34 +223,3 @@ def has_unknown_attempt(session: Session, /, request_pk: int) -> bool:
         .exists()
     )
     return bool(session.execute(statement).scalar())
-
-
-# The attempts that hold (or may hold) a slot: booked, adopted, or not settled yet.
-SLOT_HOLDING_STATES = frozenset({AttemptState.BOOKED, AttemptState.ADOPTED}) | (
-    UNRESOLVED_ATTEMPT_STATES
-)
-
-
-@transactional
-def slot_claims_since(
-    session: Session, /, event_type_uri: str, *, since: datetime
-) -> dict[datetime, int]:
-    """How many of our attempts hold each slot of an event type, counting those made since `since`.
-
-    Workers share one availability snapshot for a few seconds; a slot one of them booked (or is
-    booking) after the snapshot was taken is still listed as open in it. Subtracting these keeps
-    the next request from walking into `already_filled`.
-    """
-    statement = (
-        select(Attempt.slot_start)
-        .join(BookingRequestRow, BookingRequestRow.id == Attempt.request_pk)
-        .where(
-            BookingRequestRow.event_type_uri == event_type_uri,
-            Attempt.created_at >= aware_utc(since, "since"),
-            Attempt.state.in_(sorted(SLOT_HOLDING_STATES)),
-        )
-    )
-    claims: dict[datetime, int] = {}
-    for slot_start in session.execute(statement).scalars():
-        claims[slot_start] = claims.get(slot_start, 0) + 1
-    return claims

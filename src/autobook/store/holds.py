@@ -1,0 +1,114 @@
+"""The slots our requests hold, and the lock under which one more is chosen.
+
+Choosing a slot and committing the intent that holds it are one transaction, taken under one
+lock (`lock_slot_choice`), so two workers can never both pick the last open seat of a slot: the
+second one sees the first one's intent row in `held_slots` and takes another slot. The lock is
+held for the few milliseconds of that transaction, never across a Calendly call.
+
+- PostgreSQL: a transaction-scoped advisory lock, the same key in every process.
+- SQLite: the first statement is a fenced write on the request row, which takes the database's
+  single write lock at once; every later read in the transaction sees the latest commits.
+
+Which attempts hold a slot (`held_slots`), for a snapshot of availability polled at `since`:
+- every attempt whose outcome is not known yet (`intent`, `sent`, `unknown`): its booking may land
+  after any poll;
+- bookings of ours (`booked`, `adopted`) recorded after `since`: the poll may predate them (one
+  recorded before the poll began is in it: Calendly committed it before answering us);
+- slots Calendly refused as `already_filled` after `since`: someone else has them, and the
+  snapshot, polled before, still lists them.
+
+An attempt whose POST Calendly committed just before a poll but whose answer came after it is
+counted twice, by the listing and here: a seat of a group event may look taken while free (the
+request joins the next start); never the reverse. The workers' clocks are assumed in sync (NTP).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, or_, select, text
+from sqlalchemy.orm import Session
+
+from autobook.models import (
+    UNRESOLVED_ATTEMPT_STATES,
+    AttemptState,
+    BookingAttemptRow,
+    BookingRequestRow,
+)
+from autobook.store._common import Claim, aware_utc, dialect_name, now_or_utcnow, transactional
+from autobook.store.lifecycle import fenced_update
+
+Attempt = BookingAttemptRow
+
+# Any constant 64-bit number works; it only has to be the same in every autobook process.
+POSTGRES_SLOT_CHOICE_LOCK_KEY = 0x6175746F736C6F74  # "autoslot"
+# Calendly's longest event type lasts 12 hours: an attempt that starts earlier than this before
+# a range cannot overlap it.
+LONGEST_MEETING = timedelta(hours=24)
+
+BOOKED_STATES = frozenset({AttemptState.BOOKED, AttemptState.ADOPTED})
+
+
+@dataclass(frozen=True)
+class HeldSlot:
+    """A slot one of our attempts holds (or may hold), or one Calendly said someone else took."""
+
+    request_pk: int
+    event_type_uri: str | None
+    start: datetime
+    end: datetime
+    blocks: frozenset[str]
+    unresolved: bool  # the attempt's outcome is not known yet: it may still fail
+    taken_by_others: bool  # Calendly answered `already_filled` here
+
+
+@transactional
+def lock_slot_choice(session: Session, /, claim: Claim, *, now: datetime | None = None) -> bool:
+    """Take the slot-choice lock for this transaction; False means the lease is lost."""
+    if dialect_name(session) == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_SLOT_CHOICE_LOCK_KEY}
+        )
+    # On SQLite this write is what takes the lock; everywhere it checks that the claim is ours.
+    return fenced_update(session, claim, {"updated_at": now_or_utcnow(now)})
+
+
+@transactional
+def held_slots(
+    session: Session, /, *, start: datetime, end: datetime, since: datetime
+) -> list[HeldSlot]:
+    """The slots held by our attempts (or refused as taken) that may overlap `[start, end)`."""
+    start, end, since = aware_utc(start, "start"), aware_utc(end, "end"), aware_utc(since, "since")
+    statement = (
+        select(Attempt, BookingRequestRow.event_type_uri)
+        .join(BookingRequestRow, BookingRequestRow.id == Attempt.request_pk)
+        .where(
+            Attempt.slot_start < end,
+            Attempt.slot_start > start - LONGEST_MEETING,
+            or_(
+                Attempt.state.in_(sorted(UNRESOLVED_ATTEMPT_STATES)),
+                and_(Attempt.state.in_(sorted(BOOKED_STATES)), Attempt.finished_at >= since),
+                and_(Attempt.slot_taken.is_(True), Attempt.finished_at >= since),
+            ),
+        )
+    )
+    held: list[HeldSlot] = []
+    for attempt, event_type_uri in session.execute(statement).tuples():
+        slot_start = aware_utc(attempt.slot_start, "slot_start")
+        # Rows written before slot ends were recorded hold their start only.
+        slot_end = attempt.slot_end or slot_start + timedelta(minutes=1)
+        if aware_utc(slot_end, "slot_end") <= start:
+            continue
+        held.append(
+            HeldSlot(
+                request_pk=attempt.request_pk,
+                event_type_uri=event_type_uri,
+                start=slot_start,
+                end=aware_utc(slot_end, "slot_end"),
+                blocks=frozenset(attempt.blocks or ()),
+                unresolved=attempt.state in UNRESOLVED_ATTEMPT_STATES,
+                taken_by_others=attempt.slot_taken,
+            )
+        )
+    return held
