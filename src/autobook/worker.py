@@ -25,6 +25,9 @@ re-sends whatever is due or whose lease expired, so a message that is gone for g
   Redis's memory are re-sent by the dispatcher, since their requests stay due in the database.
 - A consumer that stalls after a Redis restart (a Celery/kombu bug: it waits on a dead socket
   for ever) is reconnected by `BrokerWatchdog` (see `autobook.broker_watchdog`).
+- Hostile messages never stop a worker: the transports read every raw item through a door that
+  quarantines what is no message (`autobook.queue`), and the consumer records every message it
+  cannot run as `invalid` before acknowledging it (`autobook.consumer`).
 - The embedded beat keeps its schedule in memory: the dispatch tick has nothing to persist, and
   several workers on one data folder must not share a schedule file.
 """
@@ -38,6 +41,7 @@ from celery import Celery
 from autobook import tasks
 from autobook.broker_watchdog import BrokerWatchdog
 from autobook.config import Settings, get_settings
+from autobook.queue import transports
 
 QUEUE_NAME = "autobook"
 # Longer than any task can run: a task holds a lease of `lease_seconds` and renews it, and a
@@ -65,16 +69,22 @@ def create_app(settings: Settings) -> Celery:
     """Build the Celery app from settings (no globals read here)."""
     app = Celery("autobook")
     transport_options: dict[str, Any]
+    transport: str | None = None
     if settings.uses_filesystem_broker:
         transport_options = {
             **settings.filesystem_broker_dirs().create().transport_options(),
             "polling_interval": FILESYSTEM_POLLING_INTERVAL_SECONDS,
         }
+        transport = transports.FILESYSTEM_TRANSPORT
     else:
         transport_options = redis_transport_options()
+        if settings.celery_broker_url.startswith("redis://"):
+            transport = transports.REDIS_TRANSPORT
     app.conf.update(
         broker_url=settings.celery_broker_url,
         broker_transport_options=transport_options,
+        # kombu's transports with the queue door built in (see autobook.queue.transports).
+        broker_transport=transport,
         broker_connection_retry_on_startup=True,
         broker_connection_retry=True,
         broker_connection_max_retries=None,
