@@ -2,7 +2,8 @@
 
 The command line is the top layer: it parses arguments, builds settings once and calls into
 intake, the Celery app, the status views or the sandbox. It holds no booking logic.
-Exit codes: 0 on success, 1 when `submit` recorded an invalid request or a request is unknown,
+Exit codes: 0 on success, 1 when `submit` recorded an invalid request, met a request_id already
+recorded with another body (a conflict), or a request is unknown,
 2 on bad usage or bad settings.
 """
 
@@ -83,18 +84,20 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         results = intake.submit_many(sessions, items, now=utc_now, ring=ring)
     finally:
         app.close()
-    any_invalid = False
+    any_refused = False
     for result in results:
-        if result.status == "invalid":
-            any_invalid = True
-        line = {
+        if result.status == "invalid" or result.conflict:
+            any_refused = True
+        line: dict[str, object] = {
             "request_id": result.request_id,
             "status": result.status,
             "reason": result.reason,
             "new": result.created,
         }
+        if result.conflict:
+            line["conflict"] = result.conflict
         print(json.dumps(line))
-    return 1 if any_invalid else 0
+    return 1 if any_refused else 0
 
 
 def _cmd_status(args: argparse.Namespace) -> int:

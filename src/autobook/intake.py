@@ -3,8 +3,13 @@
 A request is recorded before anything else happens to it, valid or not: the database row is the
 promise that nothing is lost. A valid request is `received`, with its next action due now (or at
 `start_after`); an invalid one is `invalid`, with a reason per field, and never reaches Calendly.
-The `request_id` is the idempotency key: submitting it again returns the existing record and
-changes nothing. The task message is sent after the commit and only as a doorbell: if the broker
+The `request_id` is the idempotency key: submitting the same body again returns the existing
+record and changes nothing; another body under a known id is a *conflict*, reported to the
+producer (who believes they changed the request) and not recorded. Instants and window dates
+must lie within two years of now (`request_horizon`). One item never costs a batch the others:
+an item that cannot be validated or recorded for any reason other than the database being
+unreachable is recorded as `invalid`, with a bounded, storable copy of what was sent. The task
+message is sent after the commit and only as a doorbell: if the broker
 is down the dispatcher sends it later, when the request is due.
 """
 
@@ -22,13 +27,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from autobook import store
 from autobook.errors import InvalidRequest
 from autobook.models import NextAction, RequestStatus
-from autobook.requests import parse_request, request_id_of
+from autobook.quoting import quote
+from autobook.request_horizon import horizon_problems
+from autobook.request_limits import safe_copy
+from autobook.requests import BookingRequest, parse_request, request_id_of
 
 log = logging.getLogger(__name__)
 
 MALFORMED_PREFIX = "malformed-"
 # How much of a malformed message is kept: enough to recognise it, not a whole dump.
 MALFORMED_DESCRIPTION_CHARS = 500
+MALFORMED_KEPT_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -39,14 +48,15 @@ class SubmitResult:
     created: bool
     request_pk: int
     due_now: bool
+    conflict: str | None = None  # set when the id was known with another body (not recorded)
 
 
 def synthetic_request_id(raw: object) -> str:
     """A stable id for a message that carries none, so the same garbage is recorded once."""
     try:
         text = json.dumps(raw, sort_keys=True, default=repr)
-    except (TypeError, ValueError):
-        text = repr(raw)
+    except Exception:  # a cycle, depth, a hostile __repr__: hash what would be stored instead
+        text = json.dumps(safe_copy(raw), sort_keys=True)
     return MALFORMED_PREFIX + hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -78,21 +88,48 @@ def record_malformed(
     return _result(row, created, now)
 
 
+def _validated(raw: object, now: datetime) -> BookingRequest:
+    request = parse_request(raw)
+    problems = horizon_problems(request, now)
+    if problems:
+        raise InvalidRequest(problems, request_id=request.request_id)
+    return request
+
+
+def _non_object_payload(raw: object) -> dict[str, str]:
+    return {"malformed": quote(repr(raw) if isinstance(raw, str) else raw, MALFORMED_KEPT_CHARS)}
+
+
+def _canonical(payload: object) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"))
+
+
+def _conflict(row: store.BookingRequestRow, payload: object) -> str | None:
+    if _canonical(row.payload) == _canonical(payload):
+        return None
+    return (
+        f"request_id {row.request_id} is already recorded with another body; this body was not "
+        "recorded (a request_id names one request for ever): send it under a new request_id"
+    )
+
+
 def record(session: Session, raw: object, *, now: datetime) -> SubmitResult:
     """Validate one raw request and record it; idempotent by request_id."""
     try:
-        request = parse_request(raw)
+        request = _validated(raw, now)
     except InvalidRequest as exc:
         request_id = request_id_of(raw) or synthetic_request_id(raw)
+        payload = safe_copy(raw) if isinstance(raw, dict) else _non_object_payload(raw)
         row, created = store.intake(
             session,
             request_id=request_id,
-            payload=raw if isinstance(raw, dict) else {"malformed": repr(raw)[:2000]},
+            payload=payload,
             status=RequestStatus.INVALID,
             reason=exc.message,
             now=now,
         )
     else:
+        payload = raw
         due_at = max(request.start_after, now) if request.start_after else now
         message = "received"
         if request.start_after and request.start_after > now:
@@ -107,10 +144,13 @@ def record(session: Session, raw: object, *, now: datetime) -> SubmitResult:
             now=now,
             log_message=message,
         )
-    return _result(row, created, now)
+    conflict = None if created else _conflict(row, payload)
+    return _result(row, created, now, conflict)
 
 
-def _result(row: store.BookingRequestRow, created: bool, now: datetime) -> SubmitResult:
+def _result(
+    row: store.BookingRequestRow, created: bool, now: datetime, conflict: str | None = None
+) -> SubmitResult:
     due_now = (
         created
         and row.status == RequestStatus.RECEIVED
@@ -124,7 +164,32 @@ def _result(row: store.BookingRequestRow, created: bool, now: datetime) -> Submi
         created=created,
         request_pk=row.id,
         due_now=due_now,
+        conflict=conflict,
     )
+
+
+def _record_one(sessions: sessionmaker[Session], raw: object, now: datetime) -> SubmitResult:
+    """Record one item; an item that breaks recording is recorded as invalid instead."""
+    try:
+        with sessions.begin() as session:
+            return record(session, raw, now=now)
+    except store.StoreUnavailable:
+        raise  # the database is down: nothing can be recorded, and the caller must know
+    except Exception as exc:
+        # A bug or a value no check foresaw must not cost the batch its other items.
+        log.exception("an item could not be recorded as sent; recording it as invalid")
+        payload = _non_object_payload(raw)
+        reason = f"request: could not be recorded as sent ({type(exc).__name__}): fix and resend it"
+        with sessions.begin() as session:
+            row, created = store.intake(
+                session,
+                request_id=synthetic_request_id(raw),
+                payload=payload,
+                status=RequestStatus.INVALID,
+                reason=reason,
+                now=now,
+            )
+            return _result(row, created, now)
 
 
 def submit_many(
@@ -137,8 +202,7 @@ def submit_many(
     """Record each item in its own transaction, then ring the doorbell for those due now."""
     results: list[SubmitResult] = []
     for raw in raw_items:
-        with sessions.begin() as session:
-            result = record(session, raw, now=now())
+        result = _record_one(sessions, raw, now())
         results.append(result)
         if result.due_now:
             try:

@@ -295,6 +295,7 @@ def _clock(minute: int) -> str:
 _HOUR_RANGE = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _EXAMPLE_INSTANT = "2026-12-10T09:00:00Z"
+_EVENT_TYPE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 
 
 def parse_hour_range(text: str) -> HourRange:
@@ -367,7 +368,10 @@ def parse_instant(value: object) -> object:
         raise ValueError(f"is a date without a time: {how}")
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"has no UTC offset, so the instant is ambiguous: {how}")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before the first representable instant
+        raise ValueError(f"is out of range: {how}") from None
 
 
 def check_request_id(value: str) -> str:
@@ -382,14 +386,22 @@ def check_request_id(value: str) -> str:
 
 
 def check_event_type_uri(value: str) -> str:
-    """An absolute http(s) URI ending in `/event_types/<id>` (Calendly's, or the sandbox's)."""
+    """An absolute http(s) URI ending in `/event_types/<id>` (Calendly's, or the sandbox's).
+
+    The id is letters, digits, `-` and `_` (Calendly's are UUIDs): `..` or `%2e%2e` would make
+    the URI name another resource once resolved. No query, fragment or credentials either.
+    """
     parts = urlsplit(value.strip())
     segments = [segment for segment in parts.path.split("/") if segment]
     if (
         parts.scheme not in ("http", "https")
-        or not parts.netloc
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
         or len(segments) < 2
         or segments[-2] != "event_types"
+        or not _EVENT_TYPE_ID.match(segments[-1])
     ):
         raise ValueError(
             "must be an event type URI such as https://api.calendly.com/event_types/<uuid>, "

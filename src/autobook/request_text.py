@@ -3,7 +3,8 @@
 Decoding only splits text into items; it doesn't validate them (`autobook.requests.parse_request`
 does, and records each bad item as `invalid`). Text that can't be decoded at all is refused whole,
 with one problem per bad line: a half-read file is better fixed than half submitted. `NaN` and
-`Infinity`, which Python's json accepts, are refused because they are not JSON.
+`Infinity`, which Python's json accepts, are refused because they are not JSON; text nested
+deeper than Python's recursion limit is a decode problem too, not a traceback.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ def _refuse_constant(name: str) -> object:
 
 
 def _loads(text: str) -> object:
-    return json.loads(text, parse_constant=_refuse_constant)
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:  # json's decoder recurses once per level: 100,000 levels overflow
+        raise ValueError("it is nested too deeply to read") from None
 
 
 def _decode_problem(line_number: int, exc: ValueError) -> FieldProblem:

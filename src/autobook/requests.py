@@ -7,6 +7,8 @@ whose `problems` name each bad field by dotted path (`invitee.email`, `window.ho
 raw requests by `decode_request_text` (from `request_text`, re-exported here).
 Invariants of a parsed request:
 
+- The raw value is JSON, bounded in size, depth and string length, and its text is clean (no
+  control characters, no lone surrogates): `request_limits` checks that before the schema.
 - Unknown keys are refused at every level, so a typo (`event_guest`) cannot silently drop data.
 - Emails are normalized, phone numbers are E.164, timezones are IANA names, instants are aware
   and in UTC, weekdays are `mon`..`sun`, hour ranges are `HH:MM-HH:MM` with start < end.
@@ -57,6 +59,7 @@ from autobook.request_checks import (
     parse_hour_range,
     parse_instant,
 )
+from autobook.request_limits import MAX_PROBLEMS, raw_problems
 from autobook.request_problems import problems_from_validation_error, subproblems
 from autobook.request_text import decode_request_text
 
@@ -421,6 +424,9 @@ def _fields_at(path: str) -> Collection[str]:
 def parse_request(raw: object) -> BookingRequest:
     """Validate one raw request (parsed JSON); raise InvalidRequest naming every bad field."""
     request_id = request_id_of(raw)
+    hygiene = raw_problems(raw)
+    if hygiene:  # not JSON, too large or unclean text: the schema would choke on it
+        raise InvalidRequest(hygiene, request_id=request_id)
     if not isinstance(raw, dict):
         shape = _json_type_name(raw)
         problem = (
@@ -436,6 +442,9 @@ def parse_request(raw: object) -> BookingRequest:
             tagged_unions=_TAGGED_UNIONS,
             missing_hints=_MISSING_HINTS,
         )
+        if len(problems) > MAX_PROBLEMS:  # a reason quotes input: keep it bounded
+            more = len(problems) - MAX_PROBLEMS
+            problems = [*problems[:MAX_PROBLEMS], FieldProblem("request", f"and {more} more")]
         # Not chained: pydantic's text repeats the input (emails, phone numbers) verbatim.
         raise InvalidRequest(problems, request_id=request_id) from None
 
