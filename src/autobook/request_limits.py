@@ -75,7 +75,7 @@ def max_chars_at(path: str) -> int:
 
 
 def _key_path(base: str, key: str) -> str:
-    shown = key if _PLAIN_KEY.match(key) else repr(quote(key, 40))
+    shown = key if _PLAIN_KEY.match(key) else f"'{quote(key, 40)}'"
     return f"{base}.{shown}" if base else shown
 
 
