@@ -16,6 +16,7 @@ Invariants:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -64,6 +65,19 @@ class Plan(StrEnum):
 
 class InvalidSettings(AutobookError):
     """The autobook settings are invalid."""
+
+
+class SettingRule(ValueError):
+    """A rule a setting breaks, in our words: the only text `_describe` repeats.
+
+    Other errors (from `urlsplit`, `ipaddress`...) may quote the value, which may be the token or
+    a password, so they are reported as "is not a valid value" instead.
+    """
+
+
+# A Calendly personal access token is printable ASCII (a JWT); anything else would be sent in
+# an HTTP header, where httpx refuses it on every call, or be mangled in logs and errors.
+TOKEN_CHARACTERS = re.compile(r"^[\x21-\x7e]+$")
 
 
 @dataclass(frozen=True)
@@ -140,11 +154,22 @@ class Settings(BaseSettings):
     @field_validator("calendly_url")
     @classmethod
     def _check_calendly_url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http(s) URL such as https://api.calendly.com")
+        how = "must be an http(s) URL such as https://api.calendly.com"
+        try:
+            parts = urlsplit(value)
+            host = parts.hostname
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise SettingRule(how) from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise SettingRule(how)
+        if parts.username is not None or parts.password is not None:
+            # httpx would send them as Basic auth instead of the token, and log the password.
+            raise SettingRule("must not hold credentials (user:password@): the token is enough")
         if parts.query or parts.fragment:
-            raise ValueError("must be a base URL with no query or fragment")
+            raise SettingRule("must be a base URL with no query or fragment")
+        if not value.isascii() or not value.isprintable():
+            raise SettingRule(how)
         return value.rstrip("/")
 
     @field_validator("calendly_token")
@@ -154,13 +179,20 @@ class Settings(BaseSettings):
             return None
         token = value.get_secret_value().strip()
         # An empty variable means "no token", not a token made of nothing.
-        return SecretStr(token) if token else None
+        if not token:
+            return None
+        if not TOKEN_CHARACTERS.match(token):
+            raise SettingRule(
+                "must be printable ASCII with no spaces or line breaks, as a Calendly personal "
+                "access token is: copy it again from Calendly's Integrations page"
+            )
+        return SecretStr(token)
 
     @field_validator("database_url")
     @classmethod
     def _check_database_url(cls, value: str) -> str:
         if "://" not in value:
-            raise ValueError("must be a SQLAlchemy URL such as sqlite:///.autobook/autobook.db")
+            raise SettingRule("must be a SQLAlchemy URL such as sqlite:///.autobook/autobook.db")
         return value
 
     @field_validator("broker_url", "redis_url")
@@ -169,13 +201,13 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         if "://" not in value:
-            raise ValueError("must be a URL such as redis://127.0.0.1:6379/0")
+            raise SettingRule("must be a URL such as redis://127.0.0.1:6379/0")
         return value.strip()
 
     @model_validator(mode="after")
     def _check_timeouts(self) -> Settings:
         if self.http_read_timeout_seconds < self.http_connect_timeout_seconds:
-            raise ValueError(
+            raise SettingRule(
                 "http_read_timeout_seconds must be at least http_connect_timeout_seconds"
             )
         return self
@@ -239,8 +271,12 @@ def _describe(error: ValidationError) -> str:
             message = f"must be {allowed}"
         elif item["type"] == "enum":
             message = "must be one of " + ", ".join(plan.value for plan in Plan)
+        elif isinstance((item.get("ctx") or {}).get("error"), SettingRule):
+            message = str(item["ctx"]["error"])
+        elif item["type"] == "value_error":
+            message = "is not a valid value"  # the library's own text may quote the value
         else:
-            message = str(item["msg"]).removeprefix("Value error, ")
+            message = str(item["msg"])
         lines.append(f"{where}: {message}")
     return "invalid settings: " + "; ".join(lines)
 

@@ -2,15 +2,18 @@
 
 A filter on every handler rewrites the final message: emails (any letters, plain or URL-encoded)
 become `a***@example.com`, phone numbers (E.164, bare runs of digits, or national numbers in
-groups) keep their first and last two digits, and any configured secret is replaced outright.
+groups) keep their first and last two digits, and any configured secret is replaced outright,
+in every form it can take in text (raw, escaped, quoted, URL-encoded: `secret_forms`).
 It works on the formatted message, so a value passed as a `%s` argument is masked too.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Iterable
+from urllib.parse import quote as url_quote
 
 # An address: a local part of any letters (SMTPUTF8 addresses are valid requests) and RFC 5322
 # symbols, `@` or its URL-encoded form `%40` (an email in a query string), and a domain of any
@@ -45,10 +48,29 @@ def _mask_national(match: re.Match[str]) -> str:
     return f"{text[: first_digit.end()]}***{digits[-2:]}"
 
 
+def secret_forms(secret: str) -> list[str]:
+    """The ways a secret can appear in text: raw, JSON- and repr-escaped, quoted, URL-encoded.
+
+    A token with a newline once reached the database as `Bearer NeWL…\\n…`: a redaction of the
+    raw form alone missed it. Longest first, so a form is replaced before a part of it.
+    """
+    if not secret:
+        return []
+    forms = {
+        secret,
+        json.dumps(secret)[1:-1],
+        json.dumps(secret, ensure_ascii=False)[1:-1],
+        repr(secret)[1:-1],
+        secret.encode("unicode_escape", errors="backslashreplace").decode("ascii"),
+        url_quote(secret, safe=""),
+    }
+    return sorted((form for form in forms if form), key=len, reverse=True)
+
+
 def mask(text: str, secrets: Iterable[str] = ()) -> str:
     for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[secret]")
+        for form in secret_forms(secret):
+            text = text.replace(form, "[secret]")
     text = BEARER.sub(r"\1[secret]", text)
     text = EMAIL.sub(r"\1***@\2", text)
     text = PHONE.sub(r"\1***\2", text)

@@ -45,7 +45,7 @@ def _batch() -> tuple[list[object], dict[int, str]]:
     """Hostile and Python-only items with a valid one after each; index -> label."""
     items: list[object] = []
     labels: dict[int, str] = {}
-    cases = [(label, raw) for label, raw, _ in HOSTILE_CASES + PYTHON_VALUES]  # type: ignore[operator]
+    cases = [(label, raw) for label, raw, _ in HOSTILE_CASES + PYTHON_VALUES]
     for number, (label, raw) in enumerate(cases):
         labels[len(items)] = label
         items.append(raw)
@@ -81,7 +81,7 @@ def test_hostile_batch_records_every_item_and_loses_no_good_one(sessions: Sessio
     items, labels = _batch()
     results = _submit(sessions, items)
     assert len(results) == len(items)
-    fields = {label: field for label, _, field in HOSTILE_CASES + PYTHON_VALUES}  # type: ignore[operator]
+    fields = {label: field for label, _, field in HOSTILE_CASES + PYTHON_VALUES}
     for index, result in enumerate(results):
         if index in labels:
             label = labels[index]

@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 
 from autobook.errors import CalendlyError
+from autobook.logsafe import secret_forms
 
 REDACTED = "[redacted]"
 MIN_SECRET_CHARS = 4
@@ -23,7 +24,9 @@ class Redactor:
     """Replaces known secrets in errors."""
 
     def __init__(self, secrets: list[str]) -> None:
-        self._secrets = [s for s in secrets if len(s) >= MIN_SECRET_CHARS]
+        # Every form of each secret (escaped, quoted...), not only the raw one.
+        forms = {form for s in secrets if len(s) >= MIN_SECRET_CHARS for form in secret_forms(s)}
+        self._secrets = sorted(forms, key=len, reverse=True)
 
     @classmethod
     def from_headers(cls, headers: Mapping[str, str]) -> Redactor:
