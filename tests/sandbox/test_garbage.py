@@ -70,9 +70,10 @@ WRONG_TYPES: list[Any] = [
 ]
 
 
-def booking_bodies(base: str) -> Iterator[Any]:
+def good_booking_body(base: str) -> dict[str, Any]:
+    """A `POST /invitees` body the seed accepts."""
     invitee: dict[str, Any] = {"name": "A", "email": "a@example.com", "timezone": "UTC"}
-    good: dict[str, Any] = {
+    return {
         "event_type": event_type_uri(base, "questions"),
         "start_time": "2026-11-30T15:00:00Z",
         "invitee": invitee,
@@ -90,6 +91,11 @@ def booking_bodies(base: str) -> Iterator[Any]:
         ),
         "event_guests": ["g@example.com"],
     }
+
+
+def booking_bodies(base: str) -> Iterator[Any]:
+    good = good_booking_body(base)
+    invitee: dict[str, Any] = good["invitee"]
     yield from WRONG_TYPES
     for key, wrong in itertools.product(good, WRONG_TYPES):
         yield good | {key: wrong}

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from . import admin, api_read, api_write
@@ -29,6 +29,7 @@ from .errors import (
     TOO_MANY_REQUESTS_BODY,
     UNAUTHENTICATED_BODY,
     ApiError,
+    invalid,
 )
 from .ratelimit import Verdict
 from .state import Call, Handler, SandboxState, json_response
@@ -163,7 +164,10 @@ class SandboxApp:
             if call.rolls.latency_ms:
                 # A real server holds the whole request before it works on it: read the body
                 # first, so a client that dies during the latency still has its booking made.
-                await request.body()
+                try:
+                    await request.body()
+                except ClientDisconnect:
+                    return  # nobody to answer, and nothing to book: not an error
                 await asyncio.sleep(call.rolls.latency_ms / 1000)
             if call.rolls.error_429:
                 response = json_response(TOO_MANY_REQUESTS_BODY, 429)
@@ -185,6 +189,9 @@ class SandboxApp:
             return await handler(call)
         except ApiError as error:
             return error_response(error)
+        except ClientDisconnect:
+            # The client hung up mid-body: nothing was done, and nobody reads the answer.
+            return error_response(invalid())
         except Exception:
             # A bug, not bad input: log it (path only, no body) and answer like Calendly.
             scope = call.request.scope

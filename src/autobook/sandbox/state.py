@@ -94,9 +94,33 @@ class Call:
         if not raw.strip():
             return empty
         try:
-            return json.loads(raw)
+            body = json.loads(raw)
         except (ValueError, RecursionError):
             raise invalid() from None
+        if _holds_lone_surrogate(body):
+            # `\ud83d` is valid JSON but no text: storing it would make every later answer
+            # that renders it (the ledger, the event's invitees) fail to encode, so refuse it
+            # before anything is committed, as a server that reads UTF-8 would.
+            raise invalid()
+        return body
+
+
+def _holds_lone_surrogate(value: object) -> bool:
+    """True if any string of a decoded JSON value (keys too) holds an unpaired surrogate."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 Handler = Callable[[Call], Awaitable[Response]]
