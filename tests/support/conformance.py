@@ -1,6 +1,7 @@
 """Conformance checker: every sandbox response body is checked against Calendly's own schemas.
 
-Two documents from ``../shared/calendly/`` are loaded once per process and compiled into one
+Two documents from ``docs/calendly/`` (copies kept in the repository, see its ``SOURCE.md``) are
+loaded once per process and compiled into one
 ``referencing`` registry, validated with openapi-schema-validator's ``OAS31Validator``:
 
 * ``openapi.yaml`` (OpenAPI 3.0, 2023) is converted to OpenAPI 3.1 / JSON Schema 2020-12 first:
@@ -17,7 +18,7 @@ are judged by openapi.yaml and the resources by the current spec.
 Invariants:
 * Every correction of Calendly's documents is a ``SchemaPatch`` in ``PATCHES``, listed in
   ``docs/conformance.md`` with its reason and source. A patch checks the upstream value it replaces,
-  so a changed shared document fails loudly at load instead of being patched blindly.
+  so a changed Calendly document fails loudly at load instead of being patched blindly.
 * An endpoint or status that neither document describes is a failure, unless ``ALLOWED_UNDESCRIBED``
   lists it with a reason. Paths under ``/_sandbox/`` are not Calendly's and are never checked.
 """
@@ -27,7 +28,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -45,7 +45,7 @@ from referencing.jsonschema import DRAFT202012
 
 Source = Literal["2023", "2026"]
 
-SHARED_DIR_ENV: Final = "AUTOBOOK_SHARED_DIR"
+REPOSITORY_ROOT: Final = Path(__file__).resolve().parents[2]
 SPEC_2023_URI: Final = "urn:calendly:openapi-2023"
 SPEC_2026_URI: Final = "urn:calendly:openapi-2026-excerpt"
 RESPONSES_VIEW_URI: Final = "urn:autobook:calendly-2023-with-2026-resources"
@@ -309,17 +309,12 @@ PATCHES: Final[tuple[SchemaPatch, ...]] = (
 )
 
 
-def shared_calendly_dir() -> Path:
-    """The Calendly documents: ``$AUTOBOOK_SHARED_DIR/calendly``, else ``../shared/calendly``.
+def calendly_documents_dir() -> Path:
+    """The Calendly documents the sandbox and the client are checked against: ``docs/calendly/``.
 
-    ``AUTOBOOK_SHARED_DIR`` names the shared directory; a directory that holds the documents
-    directly is accepted too.
+    They live in the repository, so a fresh clone's tests need nothing beside it.
     """
-    override = os.environ.get(SHARED_DIR_ENV)
-    if not override:
-        return Path(__file__).resolve().parents[2].parent / "shared" / "calendly"
-    shared = Path(override)
-    return shared if (shared / "openapi.yaml").is_file() else shared / "calendly"
+    return REPOSITORY_ROOT / "docs" / "calendly"
 
 
 # --- loading, patching, converting -------------------------------------------------------------
@@ -343,7 +338,7 @@ def _apply(document: dict[str, Any], patch: SchemaPatch) -> None:
         if current != edit.expected:
             raise RuntimeError(
                 f"patch {patch.patch_id!r}: {edit.pointer} is {current!r}, expected "
-                f"{edit.expected!r}; the shared Calendly document changed, review the patch"
+                f"{edit.expected!r}; the Calendly document changed, review the patch"
             )
         node[key] = copy.deepcopy(edit.replacement)
 
@@ -484,7 +479,7 @@ def _operations(doc_2023: Mapping[str, Any], doc_2026: Mapping[str, Any]) -> tup
 
 @functools.cache
 def _catalog() -> _Catalog:
-    directory = shared_calendly_dir()
+    directory = calendly_documents_dir()
     raw_2023, doc_2026 = _load_2023(directory), _load_2026(directory)
     for patch in PATCHES:
         _apply(raw_2023 if patch.source == "2023" else doc_2026, patch)

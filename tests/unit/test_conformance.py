@@ -20,8 +20,8 @@ from openapi_schema_validator import OAS31Validator
 from tests.support import conformance
 from tests.support.conformance import (
     PATCHES,
+    calendly_documents_dir,
     covered_operations,
-    shared_calendly_dir,
     validate_response,
     validate_schema,
 )
@@ -118,7 +118,7 @@ SLOT_TAKEN: dict[str, Any] = {
 
 
 def _spec_2023() -> dict[str, Any]:
-    with (shared_calendly_dir() / "openapi.yaml").open(encoding="utf-8") as stream:
+    with (calendly_documents_dir() / "openapi.yaml").open(encoding="utf-8") as stream:
         document: dict[str, Any] = yaml.safe_load(stream)
     return document
 
@@ -533,10 +533,3 @@ def test_patched_documents_are_valid_openapi_31_schemas() -> None:
     for uri in conformance.SOURCE_URIS.values():
         for schema in registry.contents(uri)["components"]["schemas"].values():
             OAS31Validator.check_schema(schema)
-
-
-def test_shared_dir_env_var_is_honoured(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(conformance.SHARED_DIR_ENV, str(tmp_path))
-    assert shared_calendly_dir() == tmp_path / "calendly"
-    (tmp_path / "openapi.yaml").write_text("{}", encoding="utf-8")
-    assert shared_calendly_dir() == tmp_path

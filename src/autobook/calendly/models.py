@@ -1,6 +1,6 @@
 """Typed, read-only views of the Calendly resources the worker reads.
 
-Each model mirrors a schema of Calendly's OpenAPI documents (`shared/calendly/openapi.yaml`, 2023,
+Each model mirrors a schema of Calendly's OpenAPI documents (`docs/calendly/openapi.yaml`, 2023,
 and the 2026 excerpt), restricted to the fields autobook uses. Invariants:
 
 - Unknown keys are ignored: Calendly adds fields without notice, and a new field must never break a

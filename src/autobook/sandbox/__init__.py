@@ -1,6 +1,6 @@
 """A faithful local Calendly: the sandbox that tests, the demo and benchmarks run against.
 
-It serves Calendly's API v2 as documented in ``shared/calendly/API-NOTES.md`` (users,
+It serves Calendly's API v2 as documented in ``docs/calendly/API-NOTES.md`` (users,
 event types, available times, ``POST /invitees``, scheduled events, invitees and
 cancellation) from an in-memory organization described by a seed, plus an admin API
 under ``/_sandbox/`` (ledger, stats, faults, limits, reset). It imports nothing from
