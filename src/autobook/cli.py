@@ -3,8 +3,10 @@
 The command line is the top layer: it parses arguments, builds settings once and calls into
 intake, the Celery app, the status views or the sandbox. It holds no booking logic.
 Exit codes: 0 on success, 1 when `submit` recorded an invalid request, met a request_id already
-recorded with another body (a conflict), or a request is unknown,
-2 on bad usage or bad settings.
+recorded with another body (a conflict), or a request is unknown, 2 on bad usage, bad or missing
+settings, or a service that can't be reached at start. Every exit 2 prints one line on stderr
+(`autobook: error: ...`), never a traceback: an operator's mistake gets an answer, not a stack
+(see `autobook.preflight`). Ctrl-C exits 130 quietly.
 """
 
 from __future__ import annotations
@@ -14,11 +16,54 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from rich.console import Console
 
+from autobook import __version__
 from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
+MAX_PORT = 65535
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one line that points at --help (no usage dump)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 1 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"must be a port number from 1 to {MAX_PORT}, not {text}")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, not {text}")
+    return value
 
 
 def _ready_database(settings: Settings) -> None:
@@ -28,9 +73,11 @@ def _ready_database(settings: Settings) -> None:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from autobook import logsafe
+    from autobook import logsafe, preflight
 
     settings = get_settings()
+    # Before anything prints `ready`: a worker that can't book must not look as if it could.
+    preflight.check_worker(settings)
     secrets = [settings.calendly_token.get_secret_value()] if settings.calendly_token else []
     logsafe.install(secrets)
     logsafe.protect_celery_logging(secrets)
@@ -132,6 +179,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
         rows = store.list_requests(session, limit=args.limit)
         if args.json:
             print(json.dumps([views.as_json(row) for row in rows], indent=2))
+        elif not rows:
+            print(
+                f"no requests yet in {db.masked_url(settings.database_url)}; "
+                "submit one with: autobook submit FILE"
+            )
         else:
             console.print(views.requests_table(rows))
     return 0
@@ -139,26 +191,44 @@ def _cmd_status(args: argparse.Namespace) -> int:
 
 def _cmd_resume(args: argparse.Namespace) -> int:
     from autobook import db, store
+    from autobook.times import utc_z
 
     settings = get_settings()
     _ready_database(settings)
     sessions = db.make_session_factory(db.make_engine(settings.database_url))
     with sessions.begin() as session:
-        store.resume_sending(session)
-    print("sending resumed; held requests continue at their next dispatch")
+        pause = store.sending_paused(session)
+        resumed = store.resume_sending(session, note="by autobook resume")
+    if not resumed or pause is None:
+        print("sending was not paused; nothing to resume")
+        return 0
+    since = f" since {utc_z(pause.paused_at)}" if pause.paused_at else ""
+    print(
+        f"sending resumed (paused{since}: {pause.reason}); "
+        "held requests continue at their next dispatch"
+    )
     return 0
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     from autobook.sandbox.server import serve
 
-    serve(
-        host=args.host,
-        port=args.port,
-        seed_path=args.seed,
-        token=args.token,
-        max_window_days=args.max_window_days,
-    )
+    try:
+        serve(
+            host=args.host,
+            port=args.port,
+            seed_path=args.seed,
+            token=args.token,
+            max_window_days=args.max_window_days,
+        )
+    except OSError as exc:  # the address is taken, or not one of this machine's
+        reason = exc.strerror or str(exc)
+        print(
+            f"autobook: error: cannot serve the sandbox on {args.host}:{args.port}: "
+            f"{reason[:1].lower()}{reason[1:]} (choose another with --port)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     return 0
 
 
@@ -169,50 +239,127 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="autobook", description="Book Calendly meetings end to end from a queue."
+    parser = _Parser(
+        prog="autobook",
+        description="Book Calendly meetings end to end from a queue. Settings are read from "
+        "AUTOBOOK_* variables and .env (see the README).",
     )
+    parser.add_argument("--version", action="version", version=f"autobook {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    worker = commands.add_parser("worker", help="run a Celery worker with the dispatcher")
-    worker.add_argument("-c", "--concurrency", type=int, default=2)
-    worker.add_argument("--loglevel", default="INFO")
-    worker.add_argument("--name", default="worker", help="node name prefix")
+    worker = commands.add_parser(
+        "worker",
+        help="run a Celery worker with the dispatcher",
+        description="Run a Celery worker, with the dispatcher that re-sends due and stuck "
+        "requests. Needs AUTOBOOK_CALENDLY_TOKEN.",
+    )
+    worker.add_argument(
+        "-c",
+        "--concurrency",
+        type=_positive,
+        default=2,
+        metavar="N",
+        help="worker processes, each booking one request at a time (default: %(default)s)",
+    )
+    worker.add_argument(
+        "--loglevel",
+        default="INFO",
+        type=str.upper,
+        choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
+        metavar="LEVEL",
+        help="DEBUG, INFO, WARNING, ERROR or CRITICAL (default: %(default)s)",
+    )
+    worker.add_argument(
+        "--name",
+        default="worker",
+        help="node name: autobook-NAME@host (default: %(default)s)",
+    )
     worker.add_argument(
         "--no-dispatcher", action="store_true", help="don't run the embedded dispatcher (beat)"
     )
     worker.set_defaults(handler=_cmd_worker)
 
-    submit = commands.add_parser("submit", help="submit requests: a JSON object, array or lines")
-    submit.add_argument("file", metavar="FILE|-")
+    submit = commands.add_parser(
+        "submit",
+        help="submit requests: a JSON object, array or lines",
+        description="Record booking requests and queue them; one JSON line per request. "
+        "Exits 1 if any was invalid.",
+    )
+    submit.add_argument("file", metavar="FILE|-", help="a JSON file, or - for stdin")
     submit.set_defaults(handler=_cmd_submit)
 
-    status = commands.add_parser("status", help="show requests, or one request in full")
-    status.add_argument("request_id", nargs="?", metavar="REQUEST_ID")
+    status = commands.add_parser(
+        "status",
+        help="show requests, or one request in full",
+        description="A table of requests (newest first), or one request with its attempts and log.",
+    )
+    status.add_argument("request_id", nargs="?", metavar="REQUEST_ID", help="the request to show")
     status.add_argument("--json", action="store_true", help="print JSON")
-    status.add_argument("--limit", type=int, default=1000)
+    status.add_argument(
+        "--limit",
+        type=_positive,
+        default=1000,
+        metavar="N",
+        help="show at most N requests (default: %(default)s)",
+    )
     status.set_defaults(handler=_cmd_status)
 
-    resume = commands.add_parser("resume", help="resume sending after a 401 pause")
+    resume = commands.add_parser(
+        "resume",
+        help="resume sending after a 401 pause",
+        description="Lift the pause that a 401 from Calendly put on all sending, once the "
+        "token is fixed (workers also lift it by themselves once the token works).",
+    )
     resume.set_defaults(handler=_cmd_resume)
 
-    sandbox = commands.add_parser("sandbox", help="serve the local Calendly sandbox")
-    sandbox.add_argument("--host", default="127.0.0.1")
-    sandbox.add_argument("--port", type=int, default=8765)
-    sandbox.add_argument("--seed", metavar="FILE", help="seed JSON (default: the demo org)")
-    sandbox.add_argument("--token", default="sandbox-token", help="bearer token to accept")
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve the local Calendly sandbox",
+        description="Serve a local Calendly to develop and test against (Ctrl-C stops it).",
+    )
+    sandbox.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    sandbox.add_argument(
+        "--port", type=_port, default=8765, help="port to listen on (default: %(default)s)"
+    )
+    sandbox.add_argument(
+        "--seed", metavar="FILE", help="seed JSON (default: the demo organization)"
+    )
+    sandbox.add_argument(
+        "--token",
+        default="sandbox-token",
+        help="bearer token the sandbox accepts (default: %(default)s)",
+    )
     sandbox.add_argument(
         "--max-window-days",
         type=int,
         default=7,
         choices=(7, 31),
-        help="availability window limit: 7 (legacy) or 31 (current Calendly)",
+        help="availability window limit: 7 (legacy) or 31 (current Calendly) (default: "
+        "%(default)s)",
     )
     sandbox.set_defaults(handler=_cmd_sandbox)
 
-    demo = commands.add_parser("demo", help="sandbox + worker + sample requests, end to end")
-    demo.add_argument("--keep", action="store_true", help="keep .autobook/demo afterwards")
-    demo.add_argument("--timeout", type=float, default=50.0, help="seconds to wait for outcomes")
+    demo = commands.add_parser(
+        "demo",
+        help="sandbox + worker + sample requests, end to end",
+        description="Start the sandbox and a worker on embedded defaults under "
+        ".autobook/demo, submit sample requests, show progress and outcomes.",
+    )
+    demo.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the broker's queue folders in .autobook/demo too; the database and the "
+        "logs there are always kept (until the next demo), so autobook status can read them",
+    )
+    demo.add_argument(
+        "--timeout",
+        type=_seconds,
+        default=50.0,
+        metavar="SECONDS",
+        help="how long to wait for every outcome (default: %(default)s)",
+    )
     demo.set_defaults(handler=_cmd_demo)
     return parser
 
@@ -223,8 +370,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         result: int = args.handler(args)
     except AutobookError as exc:
-        print(f"autobook: {exc.message}", file=sys.stderr)
-        return 2
+        print(f"autobook: error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED  # the operator asked; a traceback would answer nothing
     return result
 
 

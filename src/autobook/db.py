@@ -13,6 +13,10 @@ exclusive lock on a file next to the database. The migrations ship inside the pa
 
 Sessions from `make_session_factory` keep loaded rows usable after a commit
 (`expire_on_commit=False`), because every `autobook.store` function commits its own transaction.
+
+A database that can't be reached or used at start (refused connection, no such database, a URL with
+no installed driver) raises `DatabaseUnavailable`: one line naming the address with its password
+masked, never SQLAlchemy's text (which may quote the URL or the statement).
 """
 
 from __future__ import annotations
@@ -26,13 +30,65 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from autobook.errors import AutobookError
 
 DEFAULT_DATABASE_URL = "sqlite:///.autobook/autobook.db"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant 64-bit number works; it only has to be the same in every autobook process.
 POSTGRES_MIGRATION_LOCK_KEY = 0x6175746F626F6F6B  # "autobook"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseUnavailable(AutobookError):
+    """The database could not be reached or used."""
+
+
+def masked_url(database_url: str) -> str:
+    """The URL as it may be shown: its password replaced by `***`."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unparseable URL)"  # it might hold a password in a place we can't find
+
+
+def _first_line(exc: BaseException, database_url: str) -> str:
+    """The driver's own reason, one line, with the password scrubbed should a driver quote it."""
+    origin = exc.orig if isinstance(exc, DBAPIError) else exc
+    lines = str(origin).strip().splitlines()
+    reason = lines[0].strip() if lines else type(origin).__name__
+    reason = reason.removeprefix("connection failed: ")
+    try:
+        password = make_url(database_url).password
+    except ArgumentError:
+        password = None
+    if password:
+        reason = reason.replace(str(password), "***")
+    return reason
+
+
+@contextlib.contextmanager
+def unavailable_as_error(database_url: str) -> Iterator[None]:
+    """Turn a failure to reach or open the database into one `DatabaseUnavailable` line."""
+    try:
+        yield
+    except (OperationalError, InterfaceError) as exc:
+        raise DatabaseUnavailable(
+            f"cannot reach the database at {masked_url(database_url)}: "
+            f"{_first_line(exc, database_url)}"
+        ) from None  # not chained: SQLAlchemy's text and the driver's may quote the URL
+    except (ArgumentError, ModuleNotFoundError) as exc:
+        raise DatabaseUnavailable(
+            f"cannot use the database URL {masked_url(database_url)} "
+            f"(AUTOBOOK_DATABASE_URL): {_first_line(exc, database_url)}"
+        ) from None
+    except OSError as exc:  # the SQLite file's folder can't be made, or the file opened
+        raise DatabaseUnavailable(
+            f"cannot open the database at {masked_url(database_url)}: "
+            f"{exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")
+        ) from None
 
 
 def sqlite_file(database_url: str) -> Path | None:
@@ -104,7 +160,15 @@ def _sqlite_migration_lock(path: Path) -> Iterator[None]:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database to `revision` (the newest by default); idempotent and race-safe."""
+    """Migrate the database to `revision` (the newest by default); idempotent and race-safe.
+
+    Raises `DatabaseUnavailable` when the database can't be reached or opened.
+    """
+    with unavailable_as_error(database_url):
+        _upgrade(database_url, revision)
+
+
+def _upgrade(database_url: str, revision: str) -> None:
     config = alembic_config(database_url)
     engine = make_engine(database_url)
     try:

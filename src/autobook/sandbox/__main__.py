@@ -7,6 +7,8 @@ import sys
 
 from .server import DEFAULT_HOST, DEFAULT_MAX_WINDOW_DAYS, DEFAULT_PORT, DEFAULT_TOKEN, serve
 
+MAX_PORT = 65535
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autobook.sandbox", description=__doc__)
@@ -21,8 +23,13 @@ def main(argv: list[str] | None = None) -> int:
         help="longest availability range: 7 (legacy) or 31 (current Calendly)",
     )
     args = parser.parse_args(argv)
+    if not 1 <= args.port <= MAX_PORT:
+        parser.error(f"argument --port: must be a port number from 1 to {MAX_PORT}")
     try:
         serve(args.host, args.port, args.seed, args.token, args.max_window_days)
+    except OSError as exc:  # the address is busy, or not this machine's
+        print(f"cannot serve the sandbox on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 0
     return 0

@@ -84,6 +84,26 @@ def build_state(
     return SandboxState(resolved, token, max_window_days, clock)
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` and listening; raises OSError if the address is busy.
+
+    Binding before anything is announced means a busy port fails at once, before a line that
+    says the sandbox is serving there.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
+    # proto says TCP, and without it every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen()  # SO_REUSEADDR lets a bind to a busy port pass; listen is what fails
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def _config(state: SandboxState, log_level: str, **extra: Any) -> uvicorn.Config:
     return uvicorn.Config(
         SandboxApp(state),
@@ -105,10 +125,11 @@ def serve(
     token: str = DEFAULT_TOKEN,
     max_window_days: int = DEFAULT_MAX_WINDOW_DAYS,
 ) -> None:
-    """Serve the sandbox until interrupted (Ctrl-C).
+    """Serve the sandbox until interrupted (Ctrl-C, which returns normally).
 
     A bad seed or option is a user error, not a crash: its problems go to stderr and the
-    process exits with status 2, without a traceback.
+    process exits with status 2, without a traceback. An address that can't be listened on
+    raises OSError before anything is printed.
     """
     try:
         state = build_state(seed_path, token=token, max_window_days=max_window_days)
@@ -116,13 +137,23 @@ def serve(
         print(exc, file=sys.stderr)
         raise SystemExit(2) from None
     store = state.store
+    sock = listening_socket(host, port)
+    bound_port = sock.getsockname()[1]
+    shown_host = f"[{host}]" if ":" in host else host
     print(
-        f"Calendly sandbox on http://{host}:{port} - {store.organization.name}: "
+        f"Calendly sandbox on http://{shown_host}:{bound_port} - {store.organization.name}: "
         f"{len(store.users)} users, {len(store.event_types)} event types, "
         f"window {max_window_days} days; token owner {store.owner.email}",
         flush=True,
     )
-    uvicorn.Server(_config(state, "info", host=host, port=port)).run()
+    try:
+        uvicorn.Server(_config(state, "info")).run(sockets=[sock])
+    except KeyboardInterrupt:
+        # uvicorn shuts down gracefully on Ctrl-C, then re-raises the signal; stopping the
+        # sandbox is what the operator asked for, so it is a normal end, not a traceback.
+        print("Calendly sandbox stopped", flush=True)
+    finally:
+        sock.close()
 
 
 class SandboxServer:
@@ -150,11 +181,7 @@ class SandboxServer:
 
     def __enter__(self) -> SandboxServer:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on accepted sockets whose
-        # proto says TCP, and without it every response waits ~40 ms for a delayed ACK.
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        sock = listening_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
         # log_config=None: a server inside a test run must not reconfigure logging.
         config = _config(self.state, self._log_level, log_config=None)
