@@ -211,7 +211,7 @@ def test_an_event_type_reads_back_by_uri_with_its_questions_and_locations(
     assert again == demo
     assert [q.name for q in demo.custom_questions] == ["Company"]
     assert demo.locations is not None
-    assert [loc.kind for loc in demo.locations] == ["zoom_conference"]
+    assert [loc.kind for loc in demo.locations] == ["zoom_conference", "outbound_call"]
 
 
 def test_available_times_are_future_utc_starts_with_raw_strings(
