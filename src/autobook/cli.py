@@ -41,8 +41,8 @@ def _port(text: str) -> int:
         port = int(text)
     except ValueError:
         port = -1
-    if not 1 <= port <= MAX_PORT:
-        raise argparse.ArgumentTypeError(f"must be a port number from 1 to {MAX_PORT}, not {text}")
+    if not 0 <= port <= MAX_PORT:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to {MAX_PORT}, not {text}")
     return port
 
 
@@ -321,7 +321,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
     sandbox.add_argument(
-        "--port", type=_port, default=8765, help="port to listen on (default: %(default)s)"
+        "--port",
+        type=_port,
+        default=8765,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
     )
     sandbox.add_argument(
         "--seed", metavar="FILE", help="seed JSON (default: the demo organization)"

@@ -3,8 +3,11 @@
 It starts the Calendly sandbox and one `autobook worker` as subprocesses, on a fresh SQLite
 database and filesystem broker under `.autobook/demo/`, submits the sample requests of
 `demo_requests`, shows a progress bar while the worker books, and ends with a table of outcomes
-and links, and what the sandbox's ledger holds. Every process it started is stopped on the way
-out, whatever happens. Exit code 0 when every request reached a terminal status.
+and links (see `demo_view`), and what the sandbox's ledger holds. Every process it started is
+stopped on the way out, whatever happens. The database and the logs stay in `.autobook/demo/`
+until the next demo, so `autobook status` can show any request's story; `--keep` keeps the
+broker's queue folders too. Exit code 0 when every request reached a terminal status; 1 after
+`--timeout`, with each unfinished request and why it was still pending.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
-from autobook import db, intake, store, views
-from autobook.config import load_settings
+from autobook import db, demo_view, intake, store
+from autobook.config import CONTROL_DIR_NAME, QUEUE_DIR_NAME, load_settings
 from autobook.demo_requests import sample_requests
 from autobook.localstack import SANDBOX_TOKEN, LocalStack
 from autobook.tasks import BOOK_TASK
@@ -40,28 +42,6 @@ def _ledger(url: str) -> list[dict[str, object]]:
     response.raise_for_status()
     collection: list[dict[str, object]] = response.json()["collection"]
     return collection
-
-
-def _outcome_table(rows: list[store.BookingRequestRow]) -> Table:
-    table = Table(title="Outcomes", show_lines=True)
-    for column in ("request", "status", "when (invitee's time)", "where", "reason or cancel link"):
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        style = views.STATUS_STYLE.get(str(row.status), "")
-        where = ""
-        if row.location:
-            where = str(row.location.get("type", ""))
-            detail = row.location.get("location") or row.location.get("join_url")
-            if detail:
-                where += f": {detail}"
-        table.add_row(
-            row.request_id.split("-", 2)[-1],
-            f"[{style}]{row.status}[/]" if style else str(row.status),
-            views.local_time(row) or "",
-            where,
-            row.reason or row.cancel_url or "",
-        )
-    return table
 
 
 def run_demo(*, keep: bool = False, timeout_seconds: float = 50.0) -> int:
@@ -98,10 +78,13 @@ def run_demo(*, keep: bool = False, timeout_seconds: float = 50.0) -> int:
             app.send_task(BOOK_TASK, args=(request_id,))
 
         results = intake.submit_many(sessions, requests, now=utc_now, ring=ring)
-        console.print(f"submitted {len(results)} requests (sandbox at {url}, data in {DEMO_DIR})")
+        console.print(
+            f"submitted {len(results)} requests (sandbox at {url}, data in {DEMO_DIR})",
+            soft_wrap=True,  # the URL stays whole
+        )
         ids = [r.request_id for r in results]
         rows = _wait(console, sessions, ids, timeout_seconds)
-        console.print(_outcome_table(rows))
+        demo_view.print_outcomes(console, rows)
         ledger = _ledger(url)
         counts = Counter(str(row.status) for row in rows)
         console.print(
@@ -109,13 +92,19 @@ def run_demo(*, keep: bool = False, timeout_seconds: float = 50.0) -> int:
             f"bookings · outcomes: "
             + ", ".join(f"{status} {count}" for status, count in sorted(counts.items()))
         )
-        console.print(
-            "see one request's full story: autobook status <request_id> (with the "
-            f"AUTOBOOK_DATA_DIR={DEMO_DIR} setting)"
-        )
         finished = all(row.status.is_terminal for row in rows)
+        if not finished:
+            demo_view.print_timeout(console, rows, timeout_seconds, utc_now())
     if not keep:
-        shutil.rmtree(DEMO_DIR / "queue", ignore_errors=True)
+        for name in (QUEUE_DIR_NAME, CONTROL_DIR_NAME):
+            shutil.rmtree(DEMO_DIR / name, ignore_errors=True)
+    kept = "database, logs and queue" if keep else "database and logs"
+    console.print(
+        f"kept in {DEMO_DIR} until the next demo: the {kept}. One request's full story:",
+        soft_wrap=True,
+    )
+    example = rows[0].request_id if rows else "<request_id>"
+    console.print(f"  AUTOBOOK_DATA_DIR={DEMO_DIR} autobook status {example}", soft_wrap=True)
     return 0 if finished else 1
 
 
@@ -135,11 +124,10 @@ def _wait(
         while True:
             rows = _rows(sessions, ids)
             done = sum(1 for row in rows if row.status.is_terminal)
-            waiting = Counter(str(r.status) for r in rows if not r.status.is_terminal)
             progress.update(
                 task,
                 completed=done,
-                description="booking " + " ".join(f"{k}:{v}" for k, v in sorted(waiting.items())),
+                description="booking: " + demo_view.pending_summary(rows, utc_now()),
             )
             if done == len(ids) or time.monotonic() > deadline:
                 return rows

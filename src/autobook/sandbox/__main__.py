@@ -23,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
         help="longest availability range: 7 (legacy) or 31 (current Calendly)",
     )
     args = parser.parse_args(argv)
-    if not 1 <= args.port <= MAX_PORT:
-        parser.error(f"argument --port: must be a port number from 1 to {MAX_PORT}")
+    if not 0 <= args.port <= MAX_PORT:  # 0: any free port, the one bound is printed
+        parser.error(f"argument --port: must be a port number from 0 to {MAX_PORT}")
     try:
         serve(args.host, args.port, args.seed, args.token, args.max_window_days)
     except OSError as exc:  # the address is busy, or not this machine's
