@@ -1,4 +1,4 @@
-"""The `autobook` command line: worker, submit, status, resume, sandbox, demo.
+"""The `autobook` command line: worker, migrate, submit, status, resume, sandbox, demo.
 
 The command line is the top layer: it parses arguments, builds settings once and calls into
 intake, the Celery app, the status views or the sandbox. It holds no booking logic.
@@ -96,6 +96,22 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     if not args.no_dispatcher:
         argv.append("--beat")  # the in-memory dispatch schedule (see autobook.worker)
     app.worker_main(argv)
+    return 0
+
+
+def _cmd_migrate(args: argparse.Namespace) -> int:
+    from autobook import db
+
+    settings = get_settings()
+    where = db.masked_url(settings.database_url)
+    with db.unavailable_as_error(settings.database_url):
+        before = db.current_revision(settings.database_url)
+    db.upgrade(settings.database_url)
+    head = db.head_revision()
+    if before == head:
+        print(f"database {where} is already at the newest revision ({head})")
+    else:
+        print(f"database {where} migrated from {before or 'empty'} to {head}")
     return 0
 
 
@@ -278,6 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-dispatcher", action="store_true", help="don't run the embedded dispatcher (beat)"
     )
     worker.set_defaults(handler=_cmd_worker)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database schema to the newest revision",
+        description="Run the packaged Alembic migrations up to head. Safe to run again, and "
+        "from several processes at once (workers also migrate at start).",
+    )
+    migrate.set_defaults(handler=_cmd_migrate)
 
     submit = commands.add_parser(
         "submit",
