@@ -38,7 +38,7 @@ def _path_uuid(call: Call, name: str = "uuid") -> str:
 
 async def get_user(call: Call) -> Response:
     uuid = str(call.request.path_params.get("uuid", "me"))
-    record = call.store.owner if uuid == "me" else call.store.users.get(uuid)
+    record = call.store.users[call.caller.user_uuid] if uuid == "me" else call.store.users.get(uuid)
     if record is None:
         raise not_found()
     return json_response({"resource": render.user(call.base, call.store, record)})
@@ -58,6 +58,8 @@ def _scope(
     query.raise_problems()
     if organization_uuid is not None and organization_uuid != call.store.organization.uuid:
         raise permission_denied()
+    if organization_uuid is not None and not call.caller.is_admin:
+        raise permission_denied()  # organization-wide lists are for owners and admins
     if user_uuid is not None and user_uuid not in call.store.users:
         raise permission_denied(NOT_IN_ORGANIZATION_MESSAGE)
     return user_uuid
@@ -150,7 +152,7 @@ async def list_events(call: Call) -> Response:
         raise not_found()
     if (
         user_uuid is not None
-        and user_uuid != call.store.owner.uuid
+        and user_uuid != call.caller.user_uuid
         and not query.text("organization")
     ):
         raise permission_denied(SPECIFY_ORGANIZATION_MESSAGE)

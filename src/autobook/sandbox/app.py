@@ -22,7 +22,8 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from . import admin, api_read, api_write
+from . import admin, api_org, api_read, api_write
+from .access import Identity, insufficient_scope
 from .errors import (
     INTERNAL_ERROR_BODY,
     NOT_FOUND_BODY,
@@ -65,6 +66,8 @@ def _route(method: str, template: str, handler: Handler) -> Route:
 API_ROUTES = (
     _route("GET", "/users/me", api_read.get_user),
     _route("GET", "/users/{uuid}", api_read.get_user),
+    _route("GET", "/organizations/{uuid}", api_org.get_organization),
+    _route("GET", "/organization_memberships", api_org.list_memberships),
     _route("GET", "/event_types", api_read.list_event_types),
     _route("GET", "/event_types/{uuid}", api_read.get_event_type),
     _route("GET", "/event_type_available_times", api_read.list_available_times),
@@ -123,11 +126,21 @@ class SandboxApp:
             if not started:
                 await json_response(INTERNAL_ERROR_BODY, status=500)(scope, receive, send)
 
-    def _authorized(self, request: Request) -> bool:
+    def _identify(self, request: Request, is_admin: bool) -> Identity | None:
+        """Who the bearer token is, or None; only the main (owner's) token opens the admin API."""
         header = request.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
-        expected = self.state.token.encode()
-        return scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected)
+        if scheme.lower() != "bearer":
+            return None
+        given = token.strip().encode()
+        found = None
+        for known, identity in self.state.identities.items():
+            # Compared with every token, in constant time each: no early exit to time.
+            if hmac.compare_digest(given, known.encode()):
+                found = identity
+        if found is None or (is_admin and not found.is_main):
+            return None
+        return found
 
     async def _handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         state = self.state
@@ -137,13 +150,14 @@ class SandboxApp:
         is_admin = scope["path"].startswith(ADMIN_PREFIX)
         owner = state.store.owner.uuid
         now = state.now()
-        if not self._authorized(request):
+        identity = self._identify(request, is_admin)
+        if identity is None:
             response = json_response(UNAUTHENTICATED_BODY, 401)
             if not is_admin:
                 self._count(scope, route, 401)
             await self._send(response, state.limiter.peek(owner, now), scope, receive, send)
             return
-        call = Call(request, state, str(request.base_url).rstrip("/"), now)
+        call = Call(request, state, str(request.base_url).rstrip("/"), now, identity=identity)
         if is_admin:
             response = (
                 await self._run(route.handler, call)
@@ -152,13 +166,16 @@ class SandboxApp:
             )
             await self._send(response, state.limiter.peek(owner, now), scope, receive, send)
             return
+        # Calendly limits per user: a member's token spends that member's budget.
         verdict = state.limiter.admit(
-            owner, route is not None and route.key == BOOKING_ENDPOINT, now
+            identity.user_uuid, route is not None and route.key == BOOKING_ENDPOINT, now
         )
         if not verdict.allowed:
             response = json_response(TOO_MANY_REQUESTS_BODY, 429)
         elif route is None:
             response = json_response(NOT_FOUND_BODY, 404)
+        elif not identity.may(route.key):
+            response = error_response(insufficient_scope(route.key))
         else:
             call.rolls = state.faults.roll(route.key)
             if call.rolls.latency_ms:

@@ -102,11 +102,13 @@ class Query:
         return min(max(number, 1), MAX_PAGE_SIZE)
 
     def sort(self, allowed_fields: Sequence[str], default: str) -> list[tuple[str, bool]]:
-        """``name:asc,created_at:desc`` -> [(field, descending)], fields checked."""
+        """``name:asc,created_at:desc`` -> [(field, descending)], fields checked; ``name`` = asc."""
         value = self.text("sort") or default
         keys: list[tuple[str, bool]] = []
         for part in value.split(","):
-            field, _, direction = part.strip().partition(":")
+            field, colon, direction = part.strip().partition(":")
+            # Calendly's spec documents `sort=name` (a field, no direction): ascending.
+            direction = direction if colon else "asc"
             if field not in allowed_fields or direction not in ("asc", "desc"):
                 self.problems.append(detail("sort", "is invalid"))
                 return [(default.split(":")[0], default.endswith(":desc"))]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import uuid
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -22,6 +23,17 @@ from .store import ACTIVE, EventType, Invitee, Organization, ScheduledEvent, Sto
 from .timefmt import format_timestamp, format_url_timestamp
 
 SCHEDULING_HOST = "https://calendly.com"
+MEMBERSHIP_USER_KEYS = (
+    "uri",
+    "name",
+    "slug",
+    "email",
+    "scheduling_url",
+    "timezone",
+    "avatar_url",
+    "created_at",
+    "updated_at",
+)
 
 _KIND_DESCRIPTIONS = {"round_robin": "Round Robin", "collective": "Collective"}
 
@@ -61,6 +73,31 @@ def user(base: str, store: Store, record: User) -> dict[str, Any]:
         "current_organization": organization_uri(base, store.organization),
         "resource_type": "User",
         "locale": "en",
+    }
+
+
+def organization(base: str, record: Organization, owner_plan: str) -> dict[str, Any]:
+    return {
+        "uri": organization_uri(base, record),
+        "name": record.name,
+        "plan": owner_plan,
+        "stage": "trial" if owner_plan == "trial" else "paid",
+        "created_at": format_timestamp(record.created_at),
+        "updated_at": format_timestamp(record.created_at),
+    }
+
+
+def membership(base: str, store: Store, record: User) -> dict[str, Any]:
+    # Stable per member, like every sandbox URI: derived from the user's UUID.
+    membership_uuid = uuid.uuid5(uuid.NAMESPACE_URL, f"organization_membership:{record.uuid}")
+    member = user(base, store, record)
+    return {
+        "uri": f"{base}/organization_memberships/{membership_uuid}",
+        "role": record.role,
+        "user": {key: member[key] for key in MEMBERSHIP_USER_KEYS},
+        "organization": organization_uri(base, store.organization),
+        "created_at": format_timestamp(record.created_at),
+        "updated_at": format_timestamp(record.created_at),
     }
 
 

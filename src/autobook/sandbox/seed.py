@@ -53,6 +53,19 @@ LocationKind = Literal[
     "zoom_conference",
 ]
 QuestionType = Literal["string", "text", "phone_number", "single_select", "multi_select"]
+Role = Literal["owner", "admin", "user"]
+# The scopes Calendly grants personal access tokens since 2026-03 (API-NOTES §1), plus
+# `organizations:read` for the organization and its memberships.
+Scope = Literal[
+    "users:read",
+    "organizations:read",
+    "event_types:read",
+    "availability:read",
+    "scheduled_events:read",
+    "scheduled_events:write",
+    "webhooks:read",
+    "webhooks:write",
+]
 
 _HOURS_RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -118,6 +131,9 @@ class SeedUser(_Model):
     email: Email
     timezone: Timezone
     plan: PlanTier = "standard"
+    role: Role | None = Field(
+        default=None, description="the first user is the owner, the others plain users"
+    )
     slug: str | None = None
     uuid: UUID | None = None
     working_hours: dict[str, list[str]] = Field(
@@ -264,11 +280,25 @@ class SeedBooking(_Model):
         return self.uuid or stable_uuid("scheduled_event", key)
 
 
+class SeedToken(_Model):
+    """A further bearer token, as another member or with fewer scopes than the owner's.
+
+    `scopes` None is a token issued before scopes existed: full access. The token given on the
+    command line (`--token`) is always the owner's, with every scope, and the only one the
+    admin API (`/_sandbox/`) takes.
+    """
+
+    token: str = Field(min_length=8, pattern=r"^[\x21-\x7e]+$")
+    user: Email
+    scopes: list[Scope] | None = None
+
+
 class Seed(_Model):
     organization: SeedOrganization
     users: list[SeedUser] = Field(min_length=1)
     event_types: list[SeedEventType] = Field(default_factory=list)
     bookings: list[SeedBooking] = Field(default_factory=list)
+    tokens: list[SeedToken] = Field(default_factory=list)
     created_at: AwareDatetime = DEFAULT_CREATED_AT
 
     @model_validator(mode="after")
@@ -288,6 +318,15 @@ class Seed(_Model):
             for host in event_type.hosts:
                 if host not in emails:
                     raise ValueError(f"event_types[{index}].hosts: no user has the email {host!r}")
+        _require_unique("tokens", "token", [token.token for token in self.tokens])
+        for index, token in enumerate(self.tokens):
+            if token.user not in emails:
+                raise ValueError(f"tokens[{index}].user: no user has the email {token.user!r}")
+        for index, user in enumerate(self.users[1:], start=1):
+            if user.role == "owner":
+                raise ValueError(f"users[{index}].role: only the first user is the owner")
+        if self.users[0].role not in (None, "owner"):
+            raise ValueError("users[0].role: the first user is the organization's owner")
         by_slug = {event_type.slug: event_type for event_type in self.event_types}
         for index, booking in enumerate(self.bookings):
             target = by_slug.get(booking.event_type)
@@ -300,6 +339,11 @@ class Seed(_Model):
                     f"bookings[{index}].host: {booking.host!r} is not a host of {target.slug!r}"
                 )
         return self
+
+    def role_of(self, index: int) -> Role:
+        """The role of `users[index]`: given, else owner for the first user, user for others."""
+        given = self.users[index].role
+        return given or ("owner" if index == 0 else "user")
 
     def owner(self) -> SeedUser:
         """The organization's owner: the first user. The sandbox token is theirs."""

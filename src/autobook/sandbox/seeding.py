@@ -31,7 +31,10 @@ def build_store(seed: Seed) -> Store:
     organization = Organization(
         str(seed.organization.resolved_uuid()), seed.organization.name, created
     )
-    users = [_user_from_seed(seed_user, created) for seed_user in seed.users]
+    users = [
+        _user_from_seed(seed_user, created, seed.role_of(index))
+        for index, seed_user in enumerate(seed.users)
+    ]
     users_by_email = {user.email: user for user in users}
     event_types = [
         _event_type_from_seed(seed_type, position, created, users_by_email, organization)
@@ -134,7 +137,7 @@ def _place_seed_booking(store: Store, booking: SeedBooking, index: int, created:
         store.cancel(event, _seed_cancellation(created), created)
 
 
-def _user_from_seed(seed_user: SeedUser, created: datetime) -> User:
+def _user_from_seed(seed_user: SeedUser, created: datetime, role: str) -> User:
     return User(
         uuid=str(seed_user.resolved_uuid()),
         name=seed_user.name,
@@ -145,6 +148,7 @@ def _user_from_seed(seed_user: SeedUser, created: datetime) -> User:
         plan=seed_user.plan,
         weekly_hours=seed_user.weekly_hours(),
         created_at=created,
+        role=role,
     )
 
 

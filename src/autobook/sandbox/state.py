@@ -20,6 +20,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .access import Identity, identities
 from .availability import Availability, WorkingHours
 from .errors import invalid
 from .faults import NO_FAULTS, Faults, Rolls
@@ -56,6 +57,7 @@ class SandboxState:
     def reset(self) -> None:
         """Back to the seed: its bookings only, no faults, its limits, no statistics."""
         self.store = build_store(self.seed)
+        self.identities = identities(self.seed, self.token, self.store.users_by_email)
         self.availability = Availability(self.store, self._hours)
         self.faults = Faults()
         self.limiter = RateLimiter()
@@ -75,12 +77,18 @@ class Call:
     state: SandboxState
     base: str
     now: datetime
+    identity: Identity | None = None  # set by the app once the token is checked
     rolls: Rolls = NO_FAULTS
     created_invitees: list[str] = field(default_factory=list)
 
     @property
     def store(self) -> Store:
         return self.state.store
+
+    @property
+    def caller(self) -> Identity:
+        """Who the token is; before the app sets it (handler unit tests), the owner."""
+        return self.identity or self.state.identities[self.state.token]
 
     @property
     def params(self) -> dict[str, str]:

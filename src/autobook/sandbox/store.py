@@ -45,6 +45,7 @@ class User:
     plan: str
     weekly_hours: WeeklyHours = field(hash=False, compare=False)
     created_at: datetime
+    role: str = "user"  # in the organization: owner, admin or user
 
 
 @dataclass(frozen=True)
