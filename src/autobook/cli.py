@@ -1,4 +1,4 @@
-"""The `autobook` command line: worker, migrate, submit, status, resume, sandbox, demo.
+"""The `autobook` command line: worker, migrate, check, submit, status, resume, sandbox, demo.
 
 The command line is the top layer: it parses arguments, builds settings once and calls into
 intake, the Celery app, the status views or the sandbox. It holds no booking logic.
@@ -113,6 +113,12 @@ def _cmd_migrate(args: argparse.Namespace) -> int:
     else:
         print(f"database {where} migrated from {before or 'empty'} to {head}")
     return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from autobook import check
+
+    return check.main()
 
 
 def _cmd_submit(args: argparse.Namespace) -> int:
@@ -302,6 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
         "from several processes at once (workers also migrate at start).",
     )
     migrate.set_defaults(handler=_cmd_migrate)
+
+    check = commands.add_parser(
+        "check",
+        help="preflight: settings, database, broker, Redis and the Calendly token",
+        description="Check everything a deployment needs and print one line per item, with "
+        "its fix when it fails. Changes nothing. Exits 1 if any item failed.",
+    )
+    check.set_defaults(handler=_cmd_check)
 
     submit = commands.add_parser(
         "submit",
