@@ -73,26 +73,30 @@ def _ready_database(settings: Settings) -> None:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
-    from autobook import logsafe, preflight
+    from autobook import logging_setup, preflight
+    from autobook.config import LogFormat
 
     settings = get_settings()
     # Before anything prints `ready`: a worker that can't book must not look as if it could.
     preflight.check_worker(settings)
-    secrets = [settings.calendly_token.get_secret_value()] if settings.calendly_token else []
-    logsafe.install(secrets)
-    logsafe.protect_celery_logging(secrets)
+    level = args.loglevel or settings.log_level
+    logging_setup.configure(settings, level)
+    logging_setup.take_over_celery_logging(settings.log_format)
     _ready_database(settings)
     from autobook.worker import app
 
     argv = [
         "worker",
         f"--concurrency={args.concurrency}",
-        f"--loglevel={args.loglevel}",
+        f"--loglevel={level}",
         f"--hostname=autobook-{args.name}@%h",
         "--without-gossip",
         "--without-mingle",
         "--without-heartbeat",
     ]
+    if settings.log_format is LogFormat.JSON:
+        # Celery's global option: the banner is printed, not logged, and would be no JSON line.
+        argv.insert(0, "--quiet")
     if not args.no_dispatcher:
         argv.append("--beat")  # the in-memory dispatch schedule (see autobook.worker)
     app.worker_main(argv)
@@ -285,11 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument(
         "--loglevel",
-        default="INFO",
+        default=None,
         type=str.upper,
         choices=("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"),
         metavar="LEVEL",
-        help="DEBUG, INFO, WARNING, ERROR or CRITICAL (default: %(default)s)",
+        help="DEBUG, INFO, WARNING, ERROR or CRITICAL; AUTOBOOK_LOG_LEVEL sets the default "
+        "(default: INFO)",
     )
     worker.add_argument(
         "--name",

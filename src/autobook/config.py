@@ -63,6 +63,17 @@ class Plan(StrEnum):
     UNLIMITED = "unlimited"
 
 
+class LogFormat(StrEnum):
+    """How log lines are written: one JSON object a line, or text for a person at a terminal."""
+
+    JSON = "json"
+    TEXT = "text"
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+DEFAULT_METRICS_PORT = 0  # 0: no metrics server on workers
+
+
 class InvalidSettings(AutobookError):
     """The autobook settings are invalid."""
 
@@ -138,6 +149,10 @@ class Settings(BaseSettings):
     availability_cache_seconds: float = Field(DEFAULT_AVAILABILITY_CACHE_SECONDS, ge=0, le=300)
     event_type_cache_seconds: int = Field(DEFAULT_EVENT_TYPE_CACHE_SECONDS, ge=0, le=24 * 3600)
     plan: Plan = Plan.STANDARD
+    log_format: LogFormat = LogFormat.TEXT
+    log_level: str = "INFO"
+    # Each worker serves /metrics on this port (0: none); see autobook.metrics.
+    metrics_port: int = Field(DEFAULT_METRICS_PORT, ge=0, le=65535)
     testing: bool = False
 
     @model_validator(mode="before")
@@ -187,6 +202,14 @@ class Settings(BaseSettings):
                 "access token is: copy it again from Calendly's Integrations page"
             )
         return SecretStr(token)
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_log_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise SettingRule("must be one of " + ", ".join(LOG_LEVELS))
+        return level
 
     @field_validator("database_url")
     @classmethod
@@ -260,6 +283,15 @@ def _allowed_range(field_name: str) -> str | None:
     return f"{noun} above {low} and at most {high}"
 
 
+def _enum_values(field_name: str) -> list[str]:
+    """The allowed values of an enum-typed field, in declaration order."""
+    info = Settings.model_fields.get(field_name)
+    annotation = info.annotation if info is not None else None
+    if isinstance(annotation, type) and issubclass(annotation, StrEnum):
+        return [member.value for member in annotation]
+    return []
+
+
 def _describe(error: ValidationError) -> str:
     """Human text naming each bad variable; never echoes a value (it could be the token)."""
     lines = []
@@ -270,7 +302,7 @@ def _describe(error: ValidationError) -> str:
         if allowed is not None:
             message = f"must be {allowed}"
         elif item["type"] == "enum":
-            message = "must be one of " + ", ".join(plan.value for plan in Plan)
+            message = "must be one of " + ", ".join(_enum_values(field))
         elif isinstance((item.get("ctx") or {}).get("error"), SettingRule):
             message = str(item["ctx"]["error"])
         elif item["type"] == "value_error":

@@ -16,7 +16,7 @@ from typing import Any
 
 from celery import shared_task
 
-from autobook import dispatcher, intake, runtime, store
+from autobook import dispatcher, intake, logging_setup, runtime, store
 from autobook.models import RequestStatus
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,16 @@ def _wrong_shape_reason(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
 @shared_task(name=BOOK_TASK, ignore_result=True)
 def book(*args: Any, **kwargs: Any) -> None:
     """Book one request; the signature takes anything so a bad message can be recorded."""
+    # Every line logged while this request is worked on carries its id (JSON logs).
+    first = args[0] if len(args) == 1 else None
+    request_id = first if isinstance(first, str) else None
+    if isinstance(first, dict) and isinstance(first.get("request_id"), str):
+        request_id = first["request_id"]
+    with logging_setup.request_context(request_id):
+        _book(args, kwargs)
+
+
+def _book(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
     rt = runtime.current()
     now = rt.service.ctx.clock()
     if len(args) != 1 or kwargs:
