@@ -73,10 +73,14 @@ def _ready_database(settings: Settings) -> None:
 
 
 def _cmd_worker(args: argparse.Namespace) -> int:
+    from autobook import metrics
+
+    settings = get_settings()
+    # First: prometheus-client reads its multiprocess folder when first imported (see metrics).
+    metrics.prepare_multiprocess(settings)
     from autobook import logging_setup, preflight
     from autobook.config import LogFormat
 
-    settings = get_settings()
     # Before anything prints `ready`: a worker that can't book must not look as if it could.
     preflight.check_worker(settings)
     level = args.loglevel or settings.log_level
@@ -85,6 +89,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     _ready_database(settings)
     from autobook.worker import app
 
+    metrics.serve_worker_metrics(settings)
     argv = [
         "worker",
         f"--concurrency={args.concurrency}",
@@ -181,6 +186,18 @@ def _cmd_status(args: argparse.Namespace) -> int:
     _ready_database(settings)
     sessions = db.make_session_factory(db.make_engine(settings.database_url))
     console = Console()
+    if args.summary:
+        from autobook import summary
+        from autobook.times import utc_now
+
+        with sessions() as session:
+            snapshot = summary.take_snapshot(session, utc_now())
+        summary.add_budgets(snapshot, settings)
+        if args.json:
+            print(summary.render_json(snapshot))
+        else:
+            print("\n".join(summary.render_text(snapshot)))
+        return 0
     with sessions() as session:
         if args.request_id:
             row = store.get_by_request_id(session, args.request_id)
@@ -338,6 +355,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     status.add_argument("request_id", nargs="?", metavar="REQUEST_ID", help="the request to show")
     status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument(
+        "--summary",
+        action="store_true",
+        help="counts by status, oldest waiting and unknown, failures by reason, budget left, "
+        "and whether sending is paused",
+    )
     status.add_argument(
         "--limit",
         type=_positive,

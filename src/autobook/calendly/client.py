@@ -32,6 +32,7 @@ import httpx
 import pydantic
 
 from autobook.errors import RateLimited
+from autobook.metrics import definitions as metrics
 
 from .budget import CallKind, RateBudget
 from .classify import (
@@ -324,7 +325,9 @@ class CalendlyClient:
         try:
             response = self._http.send(request)
         except httpx.RequestError as exc:  # transport failures, undecodable bodies, redirects
+            metrics.calendly_call(method, request.url.path, None)
             raise self._redactor.scrub(classify_transport_error(request, exc)) from exc
+        metrics.calendly_call(method, request.url.path, response.status_code)
         self._observe(response, started)
         if not response.is_success:
             error = self._redactor.scrub(classify_response(response))

@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from autobook.metrics import definitions as metrics
 from autobook.models import (
     BookingRequestRow,
     LogKind,
@@ -267,7 +268,14 @@ def release(
     }
     if status.is_terminal:
         values["finished_at"] = now
-    return fenced_update(session, claim, values)
+    applied = fenced_update(session, claim, values)
+    if applied and status.is_terminal:
+        # Counted here, where every worker's final transition passes, once per request.
+        submitted_at = session.scalar(
+            select(BookingRequestRow.created_at).where(BookingRequestRow.id == claim.request_pk)
+        )
+        metrics.request_finished(status.value, submitted_at, now)
+    return applied
 
 
 def _insert_log(
