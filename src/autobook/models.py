@@ -14,7 +14,10 @@ Invariants:
 - `booking_request.request_id` is unique: it is the source's idempotency key.
 - `request_log` is append-only; the migration adds a trigger that refuses any UPDATE of it.
 - `service_state` holds exactly one row (id 1): the global sending pause of the 401 rule.
-- No column ever holds the Calendly token.
+- No column ever holds the Calendly token, nor a source's secret in clear: an API key is kept as
+  its SHA-256 digest, a signing secret sealed (see `autobook.sources.sealing`).
+- A booked request whose cancellation at Calendly is due keeps its terminal status `booked` with
+  next action `cancel`; it is the one terminal row with a next action (see `store.withdraw`).
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 URI_LENGTH = 1024
 REQUEST_ID_LENGTH = 255
 ENUM_LENGTH = 16
+SOURCE_NAME_LENGTH = 64
+DIGEST_LENGTH = 64  # a SHA-256 digest in hex
 LOG_KIND_LENGTH = 32
 TOKEN_LENGTH = 64
 SERVICE_STATE_ID = 1
@@ -62,6 +67,7 @@ class RequestStatus(StrEnum):
     REJECTED = "rejected"
     INVALID = "invalid"
     FAILED = "failed"
+    CANCELED = "canceled"  # withdrawn before booking, or its meeting canceled at Calendly
 
     @property
     def is_terminal(self) -> bool:
@@ -75,6 +81,7 @@ TERMINAL_STATUSES: frozenset[RequestStatus] = frozenset(
         RequestStatus.REJECTED,
         RequestStatus.INVALID,
         RequestStatus.FAILED,
+        RequestStatus.CANCELED,
     }
 )
 
@@ -85,6 +92,7 @@ class NextAction(StrEnum):
     SEARCH = "search"
     BOOK = "book"
     RECONCILE = "reconcile"
+    CANCEL = "cancel"  # cancel a booked request's meeting at Calendly (status stays `booked`)
     NONE = "none"
 
 
@@ -129,6 +137,8 @@ class LogKind(StrEnum):
     RESUMED = "resumed"
     LEASE_LOST = "lease_lost"
     FINISHED = "finished"
+    CANCEL_REQUESTED = "cancel_requested"
+    CANCELED = "canceled"
 
 
 def utcnow() -> datetime:
@@ -242,6 +252,13 @@ class BookingRequestRow(Base):
     host_uri: Mapped[str | None] = mapped_column(String(URI_LENGTH))
     host_name: Mapped[str | None] = mapped_column(String(REQUEST_ID_LENGTH))
     host_email: Mapped[str | None] = mapped_column(String(REQUEST_ID_LENGTH))
+    # The HTTP source that sent it (None: the command line, the Python API or the raw queue).
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intake_source.id", ondelete="SET NULL"), index=True
+    )
+    # Set once the producer asked to withdraw or cancel it (`store.withdraw`).
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
     # Small worker bookkeeping that needs no column of its own (e.g. unexpected error counts).
     extra: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
 
@@ -322,3 +339,60 @@ class ServiceStateRow(Base):
     last_token_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SourceAuth(StrEnum):
+    """How an HTTP source proves who it is (public names: DESIGN.md §6)."""
+
+    API_KEY = "api_key"
+    STANDARD_WEBHOOKS = "standard_webhooks"
+    HUBSPOT_V3 = "hubspot_v3"
+    TYPEFORM = "typeform"
+
+
+class IntakeSourceRow(Base):
+    """One system that posts booking requests over HTTP, with its credentials and mapping.
+
+    An `api_key` source keeps only the SHA-256 digest of its key (`key_digest`): the key is
+    shown once. A signature source must recompute HMACs, so its secret is kept sealed
+    (`secret_sealed`, encrypted with a key that is not in the database).
+    """
+
+    __tablename__ = "intake_source"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(SOURCE_NAME_LENGTH), unique=True)
+    auth: Mapped[SourceAuth] = mapped_column(StrEnumType(SourceAuth, length=LOG_KIND_LENGTH))
+    key_digest: Mapped[str | None] = mapped_column(String(DIGEST_LENGTH), unique=True)
+    secret_sealed: Mapped[str | None] = mapped_column(Text)
+    # The last characters of the secret, so an operator can tell which one is in use.
+    secret_hint: Mapped[str] = mapped_column(String(LOG_KIND_LENGTH))
+    mapping_yaml: Mapped[str | None] = mapped_column(Text)
+    mapping_file: Mapped[str | None] = mapped_column(String(URI_LENGTH))
+    rate_per_minute: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IntakeDeliveryRow(Base):
+    """A signed delivery already accepted (its `webhook-id`): a replay of it is refused."""
+
+    __tablename__ = "intake_delivery"
+    __table_args__ = (Index("ix_intake_delivery_seen", "source_id", "delivery_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("intake_source.id", ondelete="CASCADE"))
+    delivery_id: Mapped[str] = mapped_column(String(REQUEST_ID_LENGTH))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class IntakeRateRow(Base):
+    """How many calls a source made in one minute (the rate limit without Redis)."""
+
+    __tablename__ = "intake_rate"
+
+    source_id: Mapped[int] = mapped_column(
+        ForeignKey("intake_source.id", ondelete="CASCADE"), primary_key=True
+    )
+    minute: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    calls: Mapped[int] = mapped_column(Integer)

@@ -79,6 +79,7 @@ STATUS_STYLE = {
     "failed": "bold red",
     "waiting": "cyan",
     "unknown": "magenta",
+    "canceled": "dim",
 }
 
 

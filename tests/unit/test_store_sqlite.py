@@ -112,7 +112,7 @@ def test_migrated_schema_matches_the_models(migrated_sessions: Sessions, databas
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
-    assert db.current_revision(database_url) == db.head_revision() == "0002_slot_holds"
+    assert db.current_revision(database_url) == db.head_revision() == "0003_intake_sources"
 
 
 def test_upgrade_from_several_processes_at_once_is_harmless(database_url: str) -> None:
@@ -765,3 +765,108 @@ def test_held_slots_are_the_unresolved_the_recently_booked_and_the_taken(
     assert by_request["booked-after"].blocks == {"demo", "host", "assigned"}
     assert by_request["booked-after"].end == slot + timedelta(minutes=30)
     assert later == []  # the slot ends where that range begins
+
+
+# -- withdrawing and canceling ---------------------------------------------------------------
+
+
+def _intent(sessions: Sessions, got: store.Claim) -> int | None:
+    with sessions() as session:
+        return store.record_intent(
+            session, got, slot_start=T0 + timedelta(days=1), correlation_token="t"
+        )
+
+
+def test_withdrawing_an_idle_request_cancels_it_and_fences_out_its_worker(
+    migrated_sessions: Sessions,
+) -> None:
+    pk = new_request(migrated_sessions)
+    searching = claim(migrated_sessions, pk)
+    with migrated_sessions() as session:
+        outcome = store.withdraw(session, pk, reason="lead went cold", now=T0)
+    assert outcome is store.Withdrawal.WITHDRAWN
+    row = fetch(migrated_sessions, pk)
+    assert row.status is RequestStatus.CANCELED
+    assert row.is_terminal
+    assert row.next_action is NextAction.NONE
+    assert row.next_action_at is None
+    assert row.reason is not None
+    assert "lead went cold" in row.reason
+    # The worker that was searching can write nothing, above all no intent: nothing is sent.
+    assert _intent(migrated_sessions, searching) is None
+    with migrated_sessions() as session:
+        assert store.claim(session, pk, worker="w2", lease=LEASE, now=T0) is None
+        assert store.withdraw(session, pk, reason=None, now=T0) is store.Withdrawal.ALREADY
+
+
+def test_withdrawing_during_a_post_only_marks_it_and_refuses_later_intents(
+    migrated_sessions: Sessions,
+) -> None:
+    pk = new_request(migrated_sessions)
+    booking = claim(migrated_sessions, pk)
+    assert _intent(migrated_sessions, booking) is not None  # the POST may be under way now
+    with migrated_sessions() as session:
+        assert store.withdraw(session, pk, reason=None, now=T0) is store.Withdrawal.REQUESTED
+        assert store.withdraw(session, pk, reason=None, now=T0) is store.Withdrawal.ALREADY
+    row = fetch(migrated_sessions, pk)
+    assert row.status is RequestStatus.BOOKING
+    assert row.cancel_requested_at is not None
+    assert _intent(migrated_sessions, booking) is None  # never a second POST
+    # The booking lands anyway: its cancellation at Calendly becomes due, and is claimable.
+    with migrated_sessions.begin() as session:
+        assert store.release(
+            session,
+            booking,
+            status=RequestStatus.BOOKED,
+            next_action=NextAction.NONE,
+            next_action_at=None,
+            event_uri="https://api.calendly.com/scheduled_events/E1",
+        )
+        assert store.schedule_requested_cancel(session, pk, now=T0)
+    row = fetch(migrated_sessions, pk)
+    assert (row.status, row.next_action) == (RequestStatus.BOOKED, NextAction.CANCEL)
+    canceling = claim(migrated_sessions, pk, now=T0 + timedelta(seconds=1))
+    with migrated_sessions() as session:
+        assert store.release(
+            session,
+            canceling,
+            status=RequestStatus.CANCELED,
+            next_action=NextAction.NONE,
+            next_action_at=None,
+        )
+    assert fetch(migrated_sessions, pk).status is RequestStatus.CANCELED
+
+
+def test_canceling_a_booked_request_makes_one_cancellation_due(
+    migrated_sessions: Sessions,
+) -> None:
+    pk = new_request(migrated_sessions)
+    booking = claim(migrated_sessions, pk)
+    with migrated_sessions() as session:
+        store.release(
+            session,
+            booking,
+            status=RequestStatus.BOOKED,
+            next_action=NextAction.NONE,
+            next_action_at=None,
+        )
+        assert store.withdraw(session, pk, reason="x", now=T0) is store.Withdrawal.CANCEL_DUE
+        assert store.withdraw(session, pk, reason="x", now=T0) is store.Withdrawal.ALREADY
+        assert store.due_requests(session, now=T0, limit=10) == [pk]
+    winners = in_threads(
+        THREADS,
+        lambda i: _try_claim(migrated_sessions, pk, f"w{i}"),
+    )
+    assert sum(1 for got in winners if got is not None) == 1
+
+
+def _try_claim(sessions: Sessions, pk: int, worker: str) -> store.Claim | None:
+    with sessions() as session:
+        return store.claim(session, pk, worker=worker, lease=LEASE, now=T0)
+
+
+def test_a_request_that_ended_otherwise_has_nothing_to_cancel(migrated_sessions: Sessions) -> None:
+    pk = new_request(migrated_sessions, status=RequestStatus.INVALID)
+    with migrated_sessions() as session:
+        assert store.withdraw(session, pk, reason=None, now=T0) is store.Withdrawal.FINAL
+    assert fetch(migrated_sessions, pk).status is RequestStatus.INVALID

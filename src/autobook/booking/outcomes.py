@@ -110,6 +110,10 @@ class Outcomes(Failures):
                 f"{how}: {invitee.event}",
                 {"invitee": invitee.uri},
             )
+            # Its source asked to cancel while the POST was under way: cancel the meeting now.
+            cancel_due = store.schedule_requested_cancel(session, self.job.request_pk)
+        if cancel_due:
+            self._wake(self._now())
 
     # -- reconcile -------------------------------------------------------------------------
 

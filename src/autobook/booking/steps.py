@@ -13,6 +13,8 @@ The rules of DESIGN §4 that live here:
   sending is paused by a 401: concurrent tasks stop there too, and their request is held).
 - An unknown outcome is reconciled after `reconcile_grace_seconds`, and is declared absent only
   after a second look another grace period later; only then is the request searched again.
+- A request its source withdrew is released `canceled` before any search, and a booked one
+  whose cancel is due has its meeting canceled at Calendly (`booking/cancel.py`).
 - `already_filled` at a slot where an earlier attempt of ours had an unclear outcome may be our
   own booking: it is reconciled, with every correlation token we sent for that slot.
 """
@@ -33,6 +35,7 @@ from autobook.booking.body import (
     build_invitee_body,
     new_correlation_token,
 )
+from autobook.booking.cancel import cancel_meeting
 from autobook.booking.constraints import constraints_for
 from autobook.booking.failures import describe_refusal
 from autobook.booking.outcomes import RECONCILE_LOOKS, Outcomes
@@ -106,8 +109,12 @@ class Steps(Outcomes):
         chosen: Chosen | None = None
         while action is not None and action != NextAction.NONE:
             self._keep_lease()
-            if action == NextAction.SEARCH:
-                action, chosen = self.search()
+            if action == NextAction.CANCEL:
+                cancel_meeting(self)
+                action = None
+            elif action == NextAction.SEARCH:
+                # A request withdrawn while its POST was under way ends here, never re-sent.
+                action, chosen = (None, None) if self._withdrawn() else self.search()
             elif action == NextAction.BOOK:
                 assert chosen is not None
                 action = self.book(chosen)
@@ -260,6 +267,7 @@ class Steps(Outcomes):
                 correlation_token=built.correlation_token or "",
             )
             paused = attempt_id is None and store.sending_paused(session) is not None
+            withdrawn = attempt_id is None and store.cancel_requested(session, self.job.request_pk)
             if attempt_id is not None:
                 store.log(
                     session,
@@ -272,10 +280,25 @@ class Steps(Outcomes):
             if paused:  # another worker met a 401 meanwhile: no POST, hold the request
                 self._hold(NextAction.SEARCH, "sending is paused (401)", during="booking")
                 return None
+            if withdrawn:  # its source withdrew it just now: nothing is sent
+                self._withdrawn()
+                return None
             raise LeaseLost
         for note in built.notes:
             self._log("body", note)
         return Chosen(event_type, slot, attempt_id, built)
+
+    def _withdrawn(self) -> bool:
+        """Release the request as `canceled` if its source asked to withdraw it."""
+        with self.ctx.sessions.begin() as session:
+            requested = store.cancel_requested(session, self.job.request_pk)
+        if requested:
+            self._release(
+                RequestStatus.CANCELED,
+                reason=f"{store.WITHDRAWN_REASON} (no booking was made)",
+                log_kind="canceled",
+            )
+        return requested
 
     def _no_match(self, windows: list[SearchWindow]) -> None:
         assert self.request is not None

@@ -19,6 +19,8 @@ Invariants:
   next action `reconcile`: after a crash nothing is re-sent without reconciling first.
 - The 401 pause holds every request (statuses unchanged) and refuses new intents.
 - `request_log` is append-only. Datetimes go in and come out as aware UTC.
+- A producer's cancel (`withdraw`) cancels at once what no POST can be under way for, and
+  otherwise leaves a mark every later intent respects; `canceled` is terminal.
 
 Transactions: inside `with sessions.begin() as session:` store calls join the caller's
 transaction (commit it before anything that must see the write durable, such as the POST after
@@ -71,10 +73,18 @@ from autobook.store.reads import (
     list_requests,
     logs_for,
 )
+from autobook.store.withdraw import (
+    WITHDRAWN_REASON,
+    Withdrawal,
+    cancel_requested,
+    schedule_requested_cancel,
+    withdraw,
+)
 
 __all__ = [
     "CLAIMED_FIELDS",
     "RELEASE_FIELDS",
+    "WITHDRAWN_REASON",
     "AttemptState",
     "BookingAttemptRow",
     "BookingRequestRow",
@@ -88,7 +98,9 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "UnknownRequest",
+    "Withdrawal",
     "attempts_for",
+    "cancel_requested",
     "claim",
     "claim_token_check",
     "counts_by_status",
@@ -112,7 +124,9 @@ __all__ = [
     "release",
     "renew_lease",
     "resume_sending",
+    "schedule_requested_cancel",
     "sending_paused",
     "take_due",
     "update_claimed",
+    "withdraw",
 ]

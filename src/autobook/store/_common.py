@@ -93,10 +93,17 @@ def sending_is_paused() -> ColumnElement[bool]:
 
 
 def is_claimable(now: datetime) -> ColumnElement[bool]:
-    """A request a worker may claim at `now`: the same rule as what the dispatcher re-sends."""
+    """A request a worker may claim at `now`: the same rule as what the dispatcher re-sends.
+
+    Non-terminal requests, and the one terminal case with work left: a `booked` request whose
+    meeting must be canceled at Calendly (next action `cancel`).
+    """
     row = BookingRequestRow
     return and_(
-        row.status.not_in(sorted(TERMINAL_STATUSES)),
+        or_(
+            row.status.not_in(sorted(TERMINAL_STATUSES)),
+            row.next_action == NextAction.CANCEL,
+        ),
         row.next_action != NextAction.NONE,
         row.next_action_at <= now,  # NULL never compares true
         or_(row.lease_expires_at.is_(None), row.lease_expires_at <= now),

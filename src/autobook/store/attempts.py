@@ -64,7 +64,8 @@ def record_intent(
     blocks: Collection[str] = (),
     now: datetime | None = None,
 ) -> int | None:
-    """Write the intent row; its id, or None: the lease is lost or sending is paused. Don't POST.
+    """Write the intent row; its id, or None: the lease is lost, sending is paused or the
+    request was withdrawn. Don't POST.
 
     Commit before the POST (see the transaction rule in `autobook.store`).
     """
@@ -74,6 +75,8 @@ def record_intent(
         .where(
             BookingRequestRow.id == claim.request_pk,
             BookingRequestRow.fence == claim.fence,
+            # A request its producer asked to withdraw is never sent (see `store.withdraw`).
+            BookingRequestRow.cancel_requested_at.is_(None),
             ~sending_is_paused(),
         )
         .values(

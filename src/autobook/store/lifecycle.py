@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import case, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from autobook.models import (
     NextAction,
     RequestLogRow,
     RequestStatus,
+    UTCDateTime,
 )
 from autobook.store._common import (
     Claim,
@@ -103,6 +104,7 @@ def intake(
     next_action_at: datetime | None = None,
     now: datetime | None = None,
     log_message: str | None = None,
+    source_id: int | None = None,
 ) -> tuple[Row, bool]:
     """Record a request once; returns (row, created). A known request_id changes nothing.
 
@@ -118,6 +120,7 @@ def intake(
         raise ValueError("a received request needs a next action")
     values: dict[str, Any] = {
         "request_id": request_id,
+        "source_id": source_id,
         "status": status,
         "reason": reason,
         "payload": payload,
@@ -251,7 +254,11 @@ def release(
     now = now_or_utcnow(now)
     status = RequestStatus(status)
     next_action = NextAction(next_action)
-    if status.is_terminal:
+    if status is RequestStatus.BOOKED and next_action is NextAction.CANCEL:
+        # A cancellation at Calendly that must be tried again: the meeting still stands.
+        if next_action_at is None:
+            raise ValueError("a cancellation to retry needs a time")
+    elif status.is_terminal:
         if next_action is not NextAction.NONE or next_action_at is not None:
             raise ValueError(f"{status} is terminal: its next action is none, at no time")
     elif next_action is NextAction.NONE or next_action_at is None:
@@ -266,10 +273,17 @@ def release(
         "lease_expires_at": None,
         "updated_at": now,
     }
-    if status.is_terminal:
+    if status.is_terminal and next_action is NextAction.NONE:
         values["finished_at"] = now
+    elif next_action is NextAction.SEARCH and next_action_at is not None:
+        # A request withdrawn while its POST was under way is canceled at its next search
+        # (`store.withdraw`): make that search due now rather than after a backoff.
+        values["next_action_at"] = case(
+            (Row.cancel_requested_at.is_not(None), literal(now, UTCDateTime())),
+            else_=literal(aware_utc(next_action_at), UTCDateTime()),
+        )
     applied = fenced_update(session, claim, values)
-    if applied and status.is_terminal:
+    if applied and "finished_at" in values:
         # Counted here, where every worker's final transition passes, once per request.
         submitted_at = session.scalar(
             select(BookingRequestRow.created_at).where(BookingRequestRow.id == claim.request_pk)
