@@ -135,6 +135,8 @@ class Settings(BaseSettings):
     database_url: str = f"sqlite:///{DEFAULT_DATA_DIR.as_posix()}/{DATABASE_FILE_NAME}"
     broker_url: str | None = None
     redis_url: str | None = None
+    # Seals HTTP sources' signing secrets in the database (see autobook.sources.sealing).
+    source_secrets_key: SecretStr | None = None
 
     max_window_days: int = Field(DEFAULT_MAX_WINDOW_DAYS, ge=1, le=CALENDLY_MAX_WINDOW_DAYS)
     search_horizon_days: int = Field(DEFAULT_SEARCH_HORIZON_DAYS, ge=1, le=366)

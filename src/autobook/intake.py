@@ -25,7 +25,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import store
-from autobook.errors import InvalidRequest
+from autobook.errors import FieldProblem, InvalidRequest
 from autobook.models import NextAction, RequestStatus
 from autobook.quoting import quote
 from autobook.request_horizon import horizon_problems
@@ -49,6 +49,8 @@ class SubmitResult:
     request_pk: int
     due_now: bool
     conflict: str | None = None  # set when the id was known with another body (not recorded)
+    source_id: int | None = None  # the HTTP source the recorded request belongs to
+    problems: tuple[FieldProblem, ...] = ()  # why this body is invalid, field by field
 
 
 def synthetic_request_id(raw: object) -> str:
@@ -113,11 +115,18 @@ def _conflict(row: store.BookingRequestRow, payload: object) -> str | None:
     )
 
 
-def record(session: Session, raw: object, *, now: datetime) -> SubmitResult:
-    """Validate one raw request and record it; idempotent by request_id."""
+def record(
+    session: Session, raw: object, *, now: datetime, source_id: int | None = None
+) -> SubmitResult:
+    """Validate one raw request and record it; idempotent by request_id.
+
+    `source_id` names the HTTP source that sent it (None for the other doors).
+    """
+    problems: tuple[FieldProblem, ...] = ()
     try:
         request = _validated(raw, now)
     except InvalidRequest as exc:
+        problems = tuple(exc.problems)
         request_id = request_id_of(raw) or synthetic_request_id(raw)
         payload = safe_copy(raw) if isinstance(raw, dict) else _non_object_payload(raw)
         row, created = store.intake(
@@ -127,6 +136,7 @@ def record(session: Session, raw: object, *, now: datetime) -> SubmitResult:
             status=RequestStatus.INVALID,
             reason=exc.message,
             now=now,
+            source_id=source_id,
         )
     else:
         payload = raw
@@ -143,13 +153,18 @@ def record(session: Session, raw: object, *, now: datetime) -> SubmitResult:
             next_action_at=due_at,
             now=now,
             log_message=message,
+            source_id=source_id,
         )
     conflict = None if created else _conflict(row, payload)
-    return _result(row, created, now, conflict)
+    return _result(row, created, now, conflict, problems)
 
 
 def _result(
-    row: store.BookingRequestRow, created: bool, now: datetime, conflict: str | None = None
+    row: store.BookingRequestRow,
+    created: bool,
+    now: datetime,
+    conflict: str | None = None,
+    problems: tuple[FieldProblem, ...] = (),
 ) -> SubmitResult:
     due_now = (
         created
@@ -165,14 +180,18 @@ def _result(
         request_pk=row.id,
         due_now=due_now,
         conflict=conflict,
+        source_id=row.source_id,
+        problems=problems,
     )
 
 
-def _record_one(sessions: sessionmaker[Session], raw: object, now: datetime) -> SubmitResult:
+def _record_one(
+    sessions: sessionmaker[Session], raw: object, now: datetime, source_id: int | None
+) -> SubmitResult:
     """Record one item; an item that breaks recording is recorded as invalid instead."""
     try:
         with sessions.begin() as session:
-            return record(session, raw, now=now)
+            return record(session, raw, now=now, source_id=source_id)
     except store.StoreUnavailable:
         raise  # the database is down: nothing can be recorded, and the caller must know
     except Exception as exc:
@@ -188,6 +207,7 @@ def _record_one(sessions: sessionmaker[Session], raw: object, now: datetime) -> 
                 status=RequestStatus.INVALID,
                 reason=reason,
                 now=now,
+                source_id=source_id,
             )
             return _result(row, created, now)
 
@@ -198,11 +218,12 @@ def submit_many(
     *,
     now: Callable[[], datetime],
     ring: Callable[[str], None],
+    source_id: int | None = None,
 ) -> list[SubmitResult]:
     """Record each item in its own transaction, then ring the doorbell for those due now."""
     results: list[SubmitResult] = []
     for raw in raw_items:
-        result = _record_one(sessions, raw, now())
+        result = _record_one(sessions, raw, now(), source_id)
         results.append(result)
         if result.due_now:
             try:
