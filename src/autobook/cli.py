@@ -1,4 +1,5 @@
-"""The `autobook` command line: worker, migrate, check, submit, status, resume, sandbox, demo.
+"""The `autobook` command line: worker, migrate, check, submit, status, resume, sandbox, demo,
+serve, sources.
 
 The command line is the top layer: it parses arguments, builds settings once and calls into
 intake, the Celery app, the status views or the sandbox. It holds no booking logic.
@@ -430,6 +431,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="how long to wait for every outcome (default: %(default)s)",
     )
     demo.set_defaults(handler=_cmd_demo)
+
+    # The HTTP intake's commands live beside their code, so this file only lists them.
+    from autobook import sources_cli
+    from autobook.serve import command as serve_command
+
+    serve_command.add_parser(commands, _port, _positive)
+    sources_cli.add_parser(commands, _positive)
     return parser
 
 

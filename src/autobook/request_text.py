@@ -78,3 +78,18 @@ def _decode_json_lines(lines: list[str]) -> list[object]:
             ]
         raise InvalidRequest(problems)
     return items
+
+
+def decode_json_document(text: str) -> object:
+    """One JSON document (an HTTP body): what it holds, or InvalidRequest naming where it breaks.
+
+    No JSON Lines here: a body is one document, and its media type says so.
+    """
+    text = text.removeprefix("\ufeff")
+    if not text.strip():
+        raise InvalidRequest([FieldProblem("body", "is empty: give a JSON object or array")])
+    try:
+        return _loads(text)
+    except ValueError as exc:
+        line = exc.lineno if isinstance(exc, json.JSONDecodeError) else 1
+        raise InvalidRequest([_decode_problem(line, exc)]) from None

@@ -77,6 +77,7 @@ from autobook.store.sources import (
     SourceExists,
     add_source,
     count_call,
+    forget_delivery,
     list_sources,
     remember_delivery,
     remove_source,
@@ -84,6 +85,7 @@ from autobook.store.sources import (
     rotate_source,
     source_by_key_digest,
     source_by_name,
+    update_source,
 )
 from autobook.store.withdraw import (
     WITHDRAWN_REASON,
@@ -121,6 +123,7 @@ __all__ = [
     "counts_by_status",
     "due_requests",
     "finish_attempt",
+    "forget_delivery",
     "get",
     "get_by_request_id",
     "has_unknown_attempt",
@@ -150,5 +153,6 @@ __all__ = [
     "source_by_name",
     "take_due",
     "update_claimed",
+    "update_source",
     "withdraw",
 ]

@@ -133,6 +133,33 @@ def rotate_source(
 
 
 @transactional
+def update_source(
+    session: Session,
+    /,
+    name: str,
+    *,
+    mapping: tuple[str | None, str | None] | None = None,
+    rate_per_minute: int | None = None,
+) -> bool:
+    """Change a source's mapping (text, file name) or rate limit; False if unknown."""
+    values: dict[str, Any] = {}
+    if mapping is not None:
+        values["mapping_yaml"], values["mapping_file"] = mapping
+    if rate_per_minute is not None:
+        values["rate_per_minute"] = rate_per_minute
+    if not values:
+        return source_by_name(session, name) is not None
+    changed = session.execute(
+        update(Source)
+        .where(Source.name == name)
+        .values(values)
+        .returning(Source.id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return changed is not None
+
+
+@transactional
 def remove_source(session: Session, /, name: str) -> bool:
     """Delete the source (its requests stay, with no source); False if unknown."""
     source_id = session.execute(select(Source.id).where(Source.name == name)).scalar_one_or_none()
@@ -166,6 +193,16 @@ def remember_delivery(
         .returning(IntakeDeliveryRow.id)
     ).scalar_one_or_none()
     return inserted is not None
+
+
+@transactional
+def forget_delivery(session: Session, /, source_id: int, delivery_id: str) -> None:
+    """Forget a delivery whose request could not be recorded, so its retry is accepted."""
+    session.execute(
+        delete(IntakeDeliveryRow).where(
+            IntakeDeliveryRow.source_id == source_id, IntakeDeliveryRow.delivery_id == delivery_id
+        )
+    )
 
 
 @transactional

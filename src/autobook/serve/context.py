@@ -1,0 +1,70 @@
+"""What every handler of one `autobook serve` process shares, built once at start.
+
+The database sessions, the Celery app that rings the doorbell, the guards (rate limits and
+replay memory, in Redis or the database), the sealer of signing secrets (built on first use: a
+deployment with API keys only needs no key), and parsed mappings, cached by their text so that a
+mapping changed in the database is read again.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from autobook import db
+from autobook.config import Settings
+from autobook.sources.guards import Guards, guards_for
+from autobook.sources.mapping import Mapping, load_mapping
+from autobook.sources.sealing import Sealer, sealer_for
+from autobook.times import utc_now
+
+MAPPING_CACHE_SIZE = 64
+
+
+@functools.lru_cache(maxsize=MAPPING_CACHE_SIZE)
+def _parsed(digest: str, text: str, name: str) -> Mapping:
+    return load_mapping(text, name=name)
+
+
+@dataclass
+class IntakeContext:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    guards: Guards
+    celery: Any
+    clock: Callable[[], datetime] = utc_now
+    _sealer: Sealer | None = field(default=None, init=False)
+
+    @classmethod
+    def build(cls, settings: Settings) -> IntakeContext:
+        from autobook.worker import create_app
+
+        engine = db.make_engine(settings.database_url)
+        sessions = db.make_session_factory(engine)
+        return cls(settings, engine, sessions, guards_for(settings, sessions), create_app(settings))
+
+    @property
+    def sealer(self) -> Sealer:
+        if self._sealer is None:
+            self._sealer = sealer_for(self.settings)
+        return self._sealer
+
+    def ring(self, request_id: str) -> None:
+        from autobook.tasks import BOOK_TASK
+
+        self.celery.send_task(BOOK_TASK, args=(request_id,))
+
+    def mapping(self, text: str, name: str) -> Mapping:
+        return _parsed(hashlib.sha256(text.encode()).hexdigest(), text, name)
+
+    def close(self) -> None:
+        self.celery.close()
+        self.engine.dispose()

@@ -1,0 +1,103 @@
+"""Per-source rate limits and replay memory, shared by every `autobook serve` process.
+
+With `AUTOBOOK_REDIS_URL` both live in Redis (`INCR` of a per-minute key, `SET NX` of a delivery
+id, each with an expiry); without it, in the database (`autobook.store.sources`). Either way two
+servers behind a load balancer count one source's calls together and refuse a replay that the
+other one accepted.
+
+The rate limit is a fixed window of one minute: at most `rate_per_minute` calls per calendar
+minute, and a refused call is told to retry when the minute ends (`Retry-After`). A delivery id
+is remembered for twice the signature tolerance: an older replay is refused for its timestamp.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from autobook import store
+from autobook.config import Settings
+from autobook.sources.signatures import TOLERANCE
+
+REPLAY_MEMORY = 2 * TOLERANCE
+RATE_KEY_SECONDS = 120
+SECONDS_PER_MINUTE = 60
+
+
+@dataclass(frozen=True)
+class RateVerdict:
+    allowed: bool
+    retry_after_seconds: int = 0
+
+
+def _minute(now: datetime) -> int:
+    return int(now.timestamp()) // SECONDS_PER_MINUTE
+
+
+def _verdict(calls: int, limit: int, now: datetime) -> RateVerdict:
+    if calls <= limit:
+        return RateVerdict(True)
+    left = SECONDS_PER_MINUTE - int(now.timestamp()) % SECONDS_PER_MINUTE
+    return RateVerdict(False, max(1, left))
+
+
+class Guards(Protocol):
+    def count_call(self, source_id: int, limit: int, now: datetime) -> RateVerdict: ...
+
+    def first_delivery(self, source_id: int, delivery_id: str, now: datetime) -> bool: ...
+
+    def forget_delivery(self, source_id: int, delivery_id: str) -> None: ...
+
+
+class RedisGuards:
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+
+    def count_call(self, source_id: int, limit: int, now: datetime) -> RateVerdict:
+        key = f"autobook:intake:rate:{source_id}:{_minute(now)}"
+        pipe = self.client.pipeline()
+        pipe.incr(key)
+        pipe.expire(key, RATE_KEY_SECONDS)
+        calls, _ = pipe.execute()
+        return _verdict(int(calls), limit, now)
+
+    def _delivery_key(self, source_id: int, delivery_id: str) -> str:
+        return f"autobook:intake:delivery:{source_id}:{delivery_id}"
+
+    def first_delivery(self, source_id: int, delivery_id: str, now: datetime) -> bool:
+        key = self._delivery_key(source_id, delivery_id)
+        seconds = int(REPLAY_MEMORY.total_seconds())
+        return bool(self.client.set(key, now.isoformat(), nx=True, ex=seconds))
+
+    def forget_delivery(self, source_id: int, delivery_id: str) -> None:
+        self.client.delete(self._delivery_key(source_id, delivery_id))
+
+
+class DatabaseGuards:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def count_call(self, source_id: int, limit: int, now: datetime) -> RateVerdict:
+        with self.sessions.begin() as session:
+            calls = store.count_call(session, source_id, _minute(now))
+        return _verdict(calls, limit, now)
+
+    def first_delivery(self, source_id: int, delivery_id: str, now: datetime) -> bool:
+        with self.sessions.begin() as session:
+            return store.remember_delivery(
+                session, source_id, delivery_id, now=now, keep=REPLAY_MEMORY
+            )
+
+    def forget_delivery(self, source_id: int, delivery_id: str) -> None:
+        with self.sessions.begin() as session:
+            store.forget_delivery(session, source_id, delivery_id)
+
+
+def guards_for(settings: Settings, sessions: sessionmaker[Session]) -> Guards:
+    if settings.redis_url:
+        return RedisGuards(redis.Redis.from_url(settings.redis_url))
+    return DatabaseGuards(sessions)
