@@ -1,4 +1,4 @@
-"""Run autobook's parts as local processes: the sandbox and Celery workers.
+"""Run autobook's parts as local processes: the sandbox, Celery workers and the HTTP intake.
 
 `autobook demo`, the integration tests and the benchmarks all need the same thing: a Calendly
 sandbox on a free port and one or more real `autobook worker` processes, configured through
@@ -112,6 +112,28 @@ class LocalStack:
         if not dispatcher:
             argv.append("--no-dispatcher")
         return self._spawn(argv, name, self.worker_env())
+
+    def start_serve(
+        self, *, port: int | None = None, workers: int = 1, name: str = "serve"
+    ) -> tuple[str, subprocess.Popen[bytes]]:
+        """`autobook serve` on a free port, with the workers' settings; ready when it answers."""
+        port = port or free_port()
+        argv = [sys.executable, "-m", "autobook", "serve", "--port", str(port)]
+        argv += ["--workers", str(workers), "--log-level", "INFO"]
+        process = self._spawn(argv, name, self.worker_env())
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"autobook serve exited with {process.returncode}")
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2.0).status_code == 200:
+                    return url, process
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"autobook serve at {url} did not start")
+            time.sleep(0.1)
 
     @staticmethod
     def stop(process: subprocess.Popen[bytes], *, kill: bool = False) -> None:
