@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -58,8 +57,8 @@ def _broker_ready(ctx: IntakeContext) -> str:
 async def readyz(request: Request) -> Response:
     ctx: IntakeContext = request.app.state.intake
     checks = {
-        "database": await run_in_threadpool(_database_ready, ctx),
-        "broker": await run_in_threadpool(_broker_ready, ctx),
+        "database": await ctx.run(_database_ready, ctx),
+        "broker": await ctx.run(_broker_ready, ctx),
     }
     ready = all(value == "ok" for value in checks.values())
     return AsciiJSONResponse(
@@ -105,7 +104,7 @@ async def on_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def on_store_unavailable(request: Request, exc: Exception) -> Response:
-    await run_in_threadpool(_forget_delivery, request)
+    await request.app.state.intake.run(_forget_delivery, request)
     refusal = Refusal(
         503,
         "Service Unavailable",
@@ -117,7 +116,7 @@ async def on_store_unavailable(request: Request, exc: Exception) -> Response:
 
 async def on_error(request: Request, exc: Exception) -> Response:
     log.error("internal error on %s %s: %s", request.method, _route_of(request), type(exc).__name__)
-    await run_in_threadpool(_forget_delivery, request)
+    await request.app.state.intake.run(_forget_delivery, request)
     refusal = Refusal(500, "Internal Server Error", "the call failed; it is logged: retry later")
     return refusal.response()
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -83,7 +82,7 @@ async def submit(request: Request) -> Response:
     ctx = _context(request)
     caller, body = await _admit(request, body_required=True)
     items, mapping_problems, batch = _items(caller, decode(body), ctx)
-    results = await run_in_threadpool(
+    results = await ctx.run(
         intake.submit_many,
         ctx.sessions,
         items,
@@ -101,7 +100,7 @@ async def submit(request: Request) -> Response:
         return AsciiJSONResponse({"results": listed}, status_code=207)
     ((status, content),) = answers
     if status == 200:  # the same body again: answer with the request as it stands now
-        row = await run_in_threadpool(_existing, ctx, results[0].request_id, caller.source_id)
+        row = await ctx.run(_existing, ctx, results[0].request_id, caller.source_id)
         if row is not None:
             content = record_json(row, base)
     return AsciiJSONResponse(content, status_code=status)
@@ -126,7 +125,7 @@ async def read(request: Request) -> Response:
     ctx = _context(request)
     caller, _ = await _admit(request, body_required=False)
     request_id = request.path_params["request_id"]
-    found = await run_in_threadpool(_read, ctx, request_id, caller.source_id)
+    found = await ctx.run(_read, ctx, request_id, caller.source_id)
     if found is None:
         raise not_found(f"this source has no request {request_id[:255]!r}")
     content = record_json(found["row"], str(request.base_url))
@@ -175,7 +174,7 @@ async def cancel(request: Request) -> Response:
     caller, body = await _admit(request, body_required=False)
     reason = _cancel_reason(decode(body) if body.strip() else None)
     request_id = request.path_params["request_id"]
-    done = await run_in_threadpool(_withdraw, ctx, request_id, caller.source_id, reason)
+    done = await ctx.run(_withdraw, ctx, request_id, caller.source_id, reason)
     if done is None:
         raise not_found(f"this source has no request {request_id[:255]!r}")
     outcome, row = done
@@ -187,7 +186,7 @@ async def cancel(request: Request) -> Response:
             extra={"request_id": row.request_id, "status": str(row.status)},
         )
     if outcome is store.Withdrawal.CANCEL_DUE:
-        await run_in_threadpool(_ring_quietly, ctx, row.request_id)
+        await ctx.run(_ring_quietly, ctx, row.request_id)
     content = record_json(row, str(request.base_url))
     content["cancel"] = str(outcome)
     return AsciiJSONResponse(content, status_code=202)

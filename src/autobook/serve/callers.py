@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from autobook import store
@@ -79,7 +78,7 @@ async def identify(request: Request, ctx: IntakeContext) -> Caller:
     name = request.query_params.get("source")
     if key is None and not name:
         raise unauthorized(NO_CREDENTIALS)
-    row = await run_in_threadpool(_lookup, ctx, key, name)
+    row = await ctx.run(_lookup, ctx, key, name)
     if key is not None:
         if row is None:
             raise unauthorized(BAD_KEY)
@@ -90,7 +89,7 @@ async def identify(request: Request, ctx: IntakeContext) -> Caller:
 
 
 async def check_rate(caller: Caller, ctx: IntakeContext) -> None:
-    verdict = await run_in_threadpool(
+    verdict = await ctx.run(
         ctx.guards.count_call, caller.source_id, caller.rate_per_minute, ctx.clock()
     )
     if not verdict.allowed:
@@ -128,9 +127,7 @@ async def verify_signature(
     except SignatureRefused as exc:
         raise unauthorized(f"bad signature: {exc.message}") from None
     if delivery_id is not None:
-        first = await run_in_threadpool(
-            ctx.guards.first_delivery, caller.source_id, delivery_id[:255], now
-        )
+        first = await ctx.run(ctx.guards.first_delivery, caller.source_id, delivery_id[:255], now)
         if not first:
             raise unauthorized("replayed delivery: this webhook-id was accepted before")
     return delivery_id
