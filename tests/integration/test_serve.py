@@ -108,6 +108,9 @@ def test_calls_without_a_valid_key_are_refused_and_nothing_else_exists(
     ready = httpx.get(f"{intake.url}/readyz")
     assert ready.status_code == 200
     assert ready.json()["database"] == ready.json()["broker"] == "ok"
+    scraped = httpx.get(f"{intake.url}/metrics", follow_redirects=True)
+    assert scraped.status_code == 200
+    assert "autobook_requests_in_state" in scraped.text
 
 
 def test_a_removed_or_rotated_key_stops_working_at_once(

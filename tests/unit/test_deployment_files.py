@@ -26,7 +26,8 @@ from autobook.config import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-PENDING_SUBCOMMANDS = {"serve": "autobook serve arrives with the HTTP intake (issue 10)"}
+# Subcommands a service may run before the CLI has them (none now): a strict xfail each.
+PENDING_SUBCOMMANDS: dict[str, str] = {}
 
 
 def _compose() -> dict[str, Any]:

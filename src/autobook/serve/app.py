@@ -1,8 +1,8 @@
 """The Starlette app of `autobook serve`: routes, refusals as JSON, health and readiness.
 
-Only `/v1/*`, `/healthz` and `/readyz` exist; anything else is a JSON 404, and an unknown path
-under `/v1` asks for credentials first (nothing under `/v1` answers a stranger). An unexpected
-error is a JSON 500 that says nothing of its cause (the log has it); a database that can't be
+Only `/v1/*`, `/healthz`, `/readyz` and `/metrics` exist; anything else is a JSON 404, and an
+unknown path under `/v1` asks for credentials first (nothing under `/v1` answers a stranger). An
+unexpected error is a JSON 500 that says nothing of its cause (the log has it); a database that can't be
 reached is a 503 with `Retry-After`, and a signed delivery that could not be recorded is
 forgotten, so the sender's retry is not refused as a replay.
 """
@@ -18,8 +18,9 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
+from autobook import metrics
 from autobook.config import Settings, get_settings
 from autobook.serve import bookings
 from autobook.serve.callers import identify
@@ -136,6 +137,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            # Prometheus scrapes it, as on each worker (`autobook.metrics`); no auth, no data.
+            Mount("/metrics", app=metrics.asgi_app(settings)),
             Route("/v1/bookings", bookings.submit, methods=["POST"]),
             Route("/v1/bookings/{request_id:path}/cancel", bookings.cancel, methods=["POST"]),
             Route("/v1/bookings/{request_id:path}", bookings.read, methods=["GET"]),
