@@ -2,8 +2,8 @@
 
 Only `/v1/*`, `/healthz`, `/readyz` and `/metrics` exist; anything else is a JSON 404, and an
 unknown path under `/v1` asks for credentials first (nothing under `/v1` answers a stranger). An
-unexpected error is a JSON 500 that says nothing of its cause (the log has it); a database that can't be
-reached is a 503 with `Retry-After`, and a signed delivery that could not be recorded is
+unexpected error is a JSON 500 that says nothing of its cause (the log has it); a database that
+can't be reached is a 503 with `Retry-After`, and a signed delivery that could not be recorded is
 forgotten, so the sender's retry is not refused as a replay.
 """
 
