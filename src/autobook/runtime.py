@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import db
 from autobook.booking.availability import AvailabilitySnapshots, RedisSnapshots
+from autobook.booking.context import BookingContext
 from autobook.booking.resolve import EventTypeResolver
-from autobook.booking.service import BookingContext, BookingService
+from autobook.booking.service import BookingService
 from autobook.calendly.budget import InMemoryBudget, RateBudget, RedisBudget
 from autobook.calendly.client import (
     DEFAULT_MAX_BUDGET_WAIT_SECONDS,

@@ -24,8 +24,9 @@ import pytest
 
 from autobook import db, intake, store
 from autobook.booking.availability import AvailabilitySnapshots
+from autobook.booking.context import BookingContext
 from autobook.booking.resolve import EventTypeResolver
-from autobook.booking.service import BookingContext, BookingService
+from autobook.booking.service import BookingService
 from autobook.calendly.budget import InMemoryBudget
 from autobook.calendly.client import CalendlyClient, build_http_client
 from autobook.calendly.retry import RetryPolicy

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from autobook import store
-from autobook.booking.service import BookingContext, Job, LeaseLost
+from autobook.booking.context import BookingContext, Job, LeaseLost
 from autobook.errors import CalendlyError, RateLimited, RequestRejected, Unauthorized
 from autobook.models import AttemptState, NextAction, RequestStatus
 

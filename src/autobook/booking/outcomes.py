@@ -17,9 +17,9 @@ from datetime import datetime
 from typing import Any
 
 from autobook import store
+from autobook.booking.context import BookingContext, Job, LeaseLost
 from autobook.booking.failures import Failures
 from autobook.booking.reconcile import find_our_booking
-from autobook.booking.service import BookingContext, Job, LeaseLost
 from autobook.calendly.models import EventType, Invitee
 from autobook.errors import CalendlyError, RequestRejected, Unauthorized
 from autobook.models import AttemptState, NextAction, RequestStatus

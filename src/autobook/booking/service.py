@@ -25,17 +25,11 @@ Invariants:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-from sqlalchemy.orm import Session, sessionmaker
+from datetime import timedelta
 
 from autobook import store
-from autobook.booking.availability import AvailabilitySnapshots
-from autobook.booking.resolve import EventTypeResolver
-from autobook.calendly.client import CalendlyClient
-from autobook.config import Settings
+from autobook.booking.context import BookingContext, Job, LeaseLost
+from autobook.booking.steps import Steps
 from autobook.models import NextAction, RequestStatus
 
 log = logging.getLogger(__name__)
@@ -43,42 +37,6 @@ log = logging.getLogger(__name__)
 MAX_UNEXPECTED_ERRORS = 5
 UNEXPECTED_ERROR_BACKOFF = timedelta(seconds=30)
 MAX_UNEXPECTED_ERROR_BACKOFF = timedelta(minutes=10)
-
-
-class LeaseLost(Exception):
-    """A fenced write did not apply: another worker owns this request now."""
-
-
-@dataclass
-class Job:
-    """What one claim knows while it runs; persisted state lives in the row."""
-
-    claim: store.Claim
-    request_pk: int
-    request_id: str
-
-
-@dataclass
-class BookingContext:
-    """The long-lived parts a worker process builds once (see `autobook.runtime`)."""
-
-    settings: Settings
-    sessions: sessionmaker[Session]
-    client: CalendlyClient
-    resolver: EventTypeResolver
-    snapshots: AvailabilitySnapshots
-    clock: Callable[[], datetime]
-    worker_id: str
-    # The longest one `POST /invitees` call can take, retries and budget waits included.
-    post_call: timedelta = timedelta(seconds=120)
-    # Rings the doorbell for a request at a time (a delayed broker message); None: the
-    # dispatcher's next tick after that time does it.
-    wake: Callable[[str, datetime], None] | None = None
-
-    @property
-    def post_lease(self) -> timedelta:
-        """The lease held across a POST: the call, then the grace a late commit gets."""
-        return self.post_call + timedelta(seconds=self.settings.reconcile_grace_seconds)
 
 
 class BookingService:
@@ -89,8 +47,6 @@ class BookingService:
 
     def run(self, request_pk: int) -> None:
         """Claim the request and run its next actions; never raises for a request's sake."""
-        from autobook.booking.steps import Steps
-
         now = self.ctx.clock()
         with self.ctx.sessions.begin() as session:
             claim = store.claim(

@@ -37,9 +37,9 @@ from autobook.booking.body import (
 )
 from autobook.booking.cancel import cancel_meeting
 from autobook.booking.constraints import constraints_for
+from autobook.booking.context import LeaseLost
 from autobook.booking.failures import describe_refusal
 from autobook.booking.outcomes import RECONCILE_LOOKS, Outcomes
-from autobook.booking.service import LeaseLost
 from autobook.booking.slots import SearchWindow, Slot, matching_slots, search_windows
 from autobook.calendly.models import AvailableTime, EventType
 from autobook.errors import (
