@@ -22,6 +22,8 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from autobook import store
 from autobook.booking.context import BookingContext, Job, LeaseLost
 from autobook.errors import CalendlyError, RateLimited, RequestRejected, Unauthorized
@@ -48,6 +50,8 @@ class Failures:
     def __init__(self, context: BookingContext, job: Job) -> None:
         self.ctx = context
         self.job = job
+        # History written with the next fenced transaction, not one transaction per line.
+        self._pending_logs: list[tuple[str, str, dict[str, Any] | None, datetime]] = []
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -63,13 +67,30 @@ class Failures:
         with self.ctx.sessions.begin() as session:
             if not store.update_claimed(session, self.job.claim, **fields):
                 raise LeaseLost
+            self._write_logs(session)
 
     def _log(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
-        # Fenced too: a worker that lost the request adds nothing, not even to its history.
+        """Add to the request's history, with the next fenced write (see `_write_logs`)."""
+        self._pending_logs.append((kind, message, data, self._now()))
+
+    def _write_logs(self, session: Session) -> None:
+        """Write the pending history; call only after a fenced write applied in `session`.
+
+        Fenced so: a worker that lost the request adds nothing, not even to its history. A
+        crash loses the lines not written yet, never a state: the state is in the row.
+        """
+        for kind, message, data, at in self._pending_logs:
+            store.log(session, self.job.request_pk, kind, message, data, now=at)
+        self._pending_logs.clear()
+
+    def _flush_logs(self) -> None:
+        """Write whatever history is still pending, in a transaction of its own."""
+        if not self._pending_logs:
+            return
         with self.ctx.sessions.begin() as session:
             if not store.update_claimed(session, self.job.claim):
                 raise LeaseLost
-            store.log(session, self.job.request_pk, kind, message, data)
+            self._write_logs(session)
 
     def _release(
         self,
@@ -94,7 +115,8 @@ class Failures:
             if not applied:
                 raise LeaseLost
             if log_kind is not None:
-                store.log(session, self.job.request_pk, log_kind, reason or str(status))
+                self._log(log_kind, reason or str(status))
+            self._write_logs(session)
 
     def _row(self) -> store.BookingRequestRow:
         with self.ctx.sessions.begin() as session:
@@ -121,7 +143,8 @@ class Failures:
                 slot_taken=slot_taken,
             ):
                 raise LeaseLost
-            store.log(session, self.job.request_pk, "api_outcome", f"{state}: {exc.message}")
+            self._log("api_outcome", f"{state}: {exc.message}")
+            self._write_logs(session)
 
     def _renew(self, at_least: timedelta | None = None) -> None:
         """Extend the lease to `now + max(lease, at_least)`; LeaseLost if it is gone."""
@@ -130,6 +153,8 @@ class Failures:
             lease = max(lease, at_least)
         with self.ctx.sessions.begin() as session:
             renewed = store.renew_lease(session, self.job.claim, lease=lease, now=self._now())
+            if renewed is not None:
+                self._write_logs(session)
         if renewed is None:
             raise LeaseLost
         self.job.claim = renewed

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from autobook import store
+from autobook.booking.booked_event import KnownEvent
 from autobook.booking.context import BookingContext, Job, LeaseLost
 from autobook.booking.failures import Failures
 from autobook.booking.reconcile import find_our_booking
@@ -54,28 +55,20 @@ class Outcomes(Failures):
         state: AttemptState,
         *,
         slot_start: datetime,
+        known: KnownEvent | None = None,
     ) -> None:
         """Record the booking: the attempt's outcome and the release commit together.
 
         Until then the attempt stays unresolved, so a crash anywhere before (even after the
         POST succeeded) is reconciled and the booking adopted, never made again. The event is
-        read for its location; if that read fails, the booking is still recorded, with the
+        read for its location and hosts unless they are `known` from what we sent
+        (`booking/booked_event.py`); if that read fails, the booking is still recorded, with the
         start time we booked.
         """
-        location: dict[str, Any] | None = None
-        start_time = slot_start
-        hosts: list[str] = []
-        try:
-            event = self.ctx.client.get_scheduled_event(invitee.event)
-            location = event.location
-            start_time = event.start_time
-            # The hosts Calendly assigned are busy now, for every event type they host.
-            hosts = [m.user for m in event.event_memberships if m.user]
-        except CalendlyError as exc:
-            self._log("event_read", f"booked, but reading the event failed: {exc.message}")
-            if isinstance(exc, Unauthorized):
-                # A 401 anywhere stops all sending at once; this booking is still recorded.
-                self._pause(exc)
+        if known is not None:
+            location, start_time, hosts = known.location, known.start_time, list(known.hosts)
+        else:
+            location, start_time, hosts = self._read_event(invitee, slot_start)
         how = "booked" if state is AttemptState.BOOKED else "adopted"
         with self.ctx.sessions.begin() as session:
             recorded = store.finish_attempt(
@@ -103,17 +96,28 @@ class Outcomes(Failures):
             if not recorded:
                 # Rolled back: whoever holds the request now reconciles and adopts this booking.
                 raise LeaseLost
-            store.log(
-                session,
-                self.job.request_pk,
-                how,
-                f"{how}: {invitee.event}",
-                {"invitee": invitee.uri},
-            )
+            self._log(how, f"{how}: {invitee.event}", {"invitee": invitee.uri})
+            self._write_logs(session)
             # Its source asked to cancel while the POST was under way: cancel the meeting now.
             cancel_due = store.schedule_requested_cancel(session, self.job.request_pk)
         if cancel_due:
             self._wake(self._now())
+
+    def _read_event(
+        self, invitee: Invitee, slot_start: datetime
+    ) -> tuple[dict[str, Any] | None, datetime, list[str]]:
+        """The booked event's location, start and hosts, read from Calendly."""
+        try:
+            event = self.ctx.client.get_scheduled_event(invitee.event)
+        except CalendlyError as exc:
+            self._log("event_read", f"booked, but reading the event failed: {exc.message}")
+            if isinstance(exc, Unauthorized):
+                # A 401 anywhere stops all sending at once; this booking is still recorded.
+                self._pause(exc)
+            return None, slot_start, []
+        # The hosts Calendly assigned are busy now, for every event type they host.
+        hosts = [m.user for m in event.event_memberships if m.user]
+        return event.location, event.start_time, hosts
 
     # -- reconcile -------------------------------------------------------------------------
 
@@ -175,10 +179,6 @@ class Outcomes(Failures):
                 session, self.job.claim, attempt.id, state=AttemptState.NOT_FOUND
             ):
                 raise LeaseLost
-            store.log(
-                session,
-                self.job.request_pk,
-                "reconciled",
-                f"booking provably absent after {looks} looks: searching again",
-            )
+            self._log("reconciled", f"booking provably absent after {looks} looks: searching again")
+            self._write_logs(session)
         return NextAction.SEARCH

@@ -59,7 +59,12 @@ class BookingService:
             if claim is None:
                 return
             row = store.get(session, request_pk)
-            job = Job(claim=claim, request_pk=request_pk, request_id=row.request_id)
+            session.expunge(row)
+            if row.next_action is NextAction.SEARCH and not store.update_claimed(
+                session, claim, status=RequestStatus.SEARCHING, now=now
+            ):
+                return  # pragma: no cover - the claim was taken in this very transaction
+            job = Job(claim=claim, request_pk=request_pk, request_id=row.request_id, row=row)
         try:
             Steps(self.ctx, job).run()
         except LeaseLost:

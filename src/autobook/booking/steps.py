@@ -35,6 +35,7 @@ from autobook.booking.body import (
     build_invitee_body,
     new_correlation_token,
 )
+from autobook.booking.booked_event import known_event
 from autobook.booking.cancel import cancel_meeting
 from autobook.booking.constraints import constraints_for
 from autobook.booking.context import LeaseLost
@@ -62,8 +63,11 @@ CONTENDED_RETRY = timedelta(seconds=2)
 # Outcomes of `_hold_first_free` when nothing was free.
 CONTENDED = "contended"  # some of it is held by an attempt whose outcome is not known yet
 FULL = "full"
-# `extra` key: `already_filled` refusals at slots no request of ours was holding.
+# `extra` keys: `already_filled` refusals at slots no request of ours was holding; and, for a
+# waiting request, how often it was searched again without a change, and when last.
 FOREIGN_REFUSALS = "foreign_refusals"
+SEARCHES = "searches"
+LAST_SEARCHED_AT = "last_searched_at"
 # Attempt states whose booking may exist without our knowing it.
 UNCLEAR_STATES = frozenset(
     {
@@ -99,7 +103,9 @@ class Steps(Outcomes):
     # -- entry -----------------------------------------------------------------------------
 
     def run(self) -> None:
-        row = self._row()
+        row = self.job.row if self.job.row is not None else self._row()
+        self._claimed_row = row
+        self._excluded = {datetime.fromisoformat(text) for text in (row.excluded_slots or [])}
         try:
             self.request = parse_request(row.payload)
         except InvalidRequest as exc:
@@ -114,7 +120,10 @@ class Steps(Outcomes):
                 action = None
             elif action == NextAction.SEARCH:
                 # A request withdrawn while its POST was under way ends here, never re-sent.
-                action, chosen = (None, None) if self._withdrawn() else self.search()
+                # (The row as claimed says so; a withdrawal after the claim makes the intent
+                # refuse, below.)
+                withdrawn = row.cancel_requested_at is not None and self._withdrawn()
+                action, chosen = (None, None) if withdrawn else self.search()
             elif action == NextAction.BOOK:
                 assert chosen is not None
                 action = self.book(chosen)
@@ -122,19 +131,18 @@ class Steps(Outcomes):
                 action = self.reconcile()
             else:  # pragma: no cover - the enum is closed
                 raise ValueError(f"unknown next action {action}")
+        self._flush_logs()
 
     # -- search ----------------------------------------------------------------------------
 
     def search(self) -> tuple[NextAction | None, Chosen | None]:
         """Find the best matching slot that no request of ours holds, and hold it."""
         assert self.request is not None
-        self._update(status=RequestStatus.SEARCHING)
         try:
             event_type = self._resolve()
         except CalendlyError as exc:
             self._calendly_failure(exc, during="resolving the event type")
             return None, None
-        self._update(event_type_uri=event_type.uri)
         self._log("resolved", f"event type {event_type.name!r}", {"uri": event_type.uri})
         windows = search_windows(
             constraints_for(self.request),
@@ -169,7 +177,7 @@ class Steps(Outcomes):
             )
             self._wake(at)
             return None, None
-        self._no_match(windows)
+        self._no_match(windows, event_type)
         return None, None
 
     def _candidates(
@@ -182,7 +190,7 @@ class Steps(Outcomes):
         """
         assert self.request is not None
         constraints = constraints_for(self.request)
-        excluded = {datetime.fromisoformat(text) for text in (self._row().excluded_slots or [])}
+        excluded = self._excluded
         duration = timedelta(minutes=event_type.duration or 0)
         found: list[Candidates] = []
         for window in windows:
@@ -229,13 +237,23 @@ class Steps(Outcomes):
         except BookingRuleViolation as exc:
             self._release(RequestStatus.REJECTED, reason=exc.message, log_kind="rejected")
             return None
-        # From the intent until the call is over nobody else may take the request: the lease
-        # covers the longest the POST can take, plus the grace a late commit gets before a look.
-        self._renew(at_least=self.ctx.post_lease)
         first, last = candidates.slots[0].start_time, candidates.slots[-1].start_time
+        now = self._now()
+        lease = max(timedelta(seconds=self.ctx.settings.lease_seconds), self.ctx.post_lease)
         with self.ctx.sessions.begin() as session:
-            if not store.lock_slot_choice(session, self.job.claim, now=self._now()):
+            # From the intent until the call is over nobody else may take the request: the
+            # lease covers the longest the POST can take, plus the grace a late commit gets
+            # before a look. One write renews it, takes the lock and checks the fence.
+            renewed = store.lock_slot_choice(
+                session,
+                self.job.claim,
+                now=now,
+                lease_until=now + lease,
+                event_type_uri=event_type.uri,
+            )
+            if renewed is None:
                 raise LeaseLost
+            self.job.claim = renewed
             held = [
                 hold
                 for hold in store.held_slots(
@@ -269,13 +287,14 @@ class Steps(Outcomes):
             paused = attempt_id is None and store.sending_paused(session) is not None
             withdrawn = attempt_id is None and store.cancel_requested(session, self.job.request_pk)
             if attempt_id is not None:
-                store.log(
-                    session,
-                    self.job.request_pk,
+                for note in built.notes:
+                    self._log("body", note)
+                self._log(
                     "intent",
                     f"slot {slot.start_time_raw} chosen and held; booking it",
                     {"event_type": event_type.uri, "attempt": attempt_id},
                 )
+                self._write_logs(session)
         if attempt_id is None:
             if paused:  # another worker met a 401 meanwhile: no POST, hold the request
                 self._hold(NextAction.SEARCH, "sending is paused (401)", during="booking")
@@ -284,8 +303,6 @@ class Steps(Outcomes):
                 self._withdrawn()
                 return None
             raise LeaseLost
-        for note in built.notes:
-            self._log("body", note)
         return Chosen(event_type, slot, attempt_id, built)
 
     def _withdrawn(self) -> bool:
@@ -300,7 +317,7 @@ class Steps(Outcomes):
             )
         return requested
 
-    def _no_match(self, windows: list[SearchWindow]) -> None:
+    def _no_match(self, windows: list[SearchWindow], event_type: EventType) -> None:
         assert self.request is not None
         now = self._now()
         until = self.request.keep_trying_until
@@ -313,18 +330,29 @@ class Steps(Outcomes):
         # would only re-poll an empty range until `keep_trying_until`.
         if windows and until is not None and until > now:
             at = min(now + timedelta(seconds=self.ctx.settings.waiting_repoll_seconds), until)
+            row = self._claimed_row
+            extra = dict(row.extra or {})
+            still_waiting = row.status is RequestStatus.WAITING
+            if still_waiting:
+                # Nothing changed: a counter and a time, not another page of history.
+                self._pending_logs.clear()
+                extra[SEARCHES] = int(extra.get(SEARCHES, 0)) + 1
+                extra[LAST_SEARCHED_AT] = utc_z(now)
             self._release(
                 RequestStatus.WAITING,
                 next_action=NextAction.SEARCH,
                 at=at,
                 reason=f"no matching slot {span}; searching again until {utc_z(until)}",
-                log_kind="waiting",
+                log_kind=None if still_waiting else "waiting",
+                event_type_uri=event_type.uri,
+                extra=extra,
             )
         else:
             self._release(
                 RequestStatus.NO_SLOT,
                 reason=f"no slot meets the request's constraints {span}",
                 log_kind="no_slot",
+                event_type_uri=event_type.uri,
             )
 
     # -- book ------------------------------------------------------------------------------
@@ -361,6 +389,7 @@ class Steps(Outcomes):
             attempt_id,
             AttemptState.BOOKED,
             slot_start=chosen.slot.start_time,
+            known=known_event(chosen.event_type, built.body, chosen.slot.start_time),
         )
         return None
 
@@ -383,6 +412,7 @@ class Steps(Outcomes):
                 excluded_slots=excluded,
                 reason="already_filled where an earlier attempt had no clear outcome; reconciling",
             )
+            self._excluded.add(slot)
             return NextAction.RECONCILE
         self._finish_attempt(attempt_id, AttemptState.REJECTED, exc, slot_taken=True)
         # A collision with a request of ours (a host we could not know was busy) says nothing
@@ -404,6 +434,8 @@ class Steps(Outcomes):
             )
             return None
         self._update(excluded_slots=excluded, extra=extra)
+        self._excluded.add(slot)
+        self._claimed_row.extra = extra
         return NextAction.SEARCH
 
     def _collides_with_ours(self, chosen: Chosen) -> bool:

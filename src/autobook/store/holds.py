@@ -64,14 +64,35 @@ class HeldSlot:
 
 
 @transactional
-def lock_slot_choice(session: Session, /, claim: Claim, *, now: datetime | None = None) -> bool:
-    """Take the slot-choice lock for this transaction; False means the lease is lost."""
+def lock_slot_choice(
+    session: Session,
+    /,
+    claim: Claim,
+    *,
+    now: datetime | None = None,
+    lease_until: datetime | None = None,
+    event_type_uri: str | None = None,
+) -> Claim | None:
+    """Take the slot-choice lock for this transaction; None means the lease is lost.
+
+    The same fenced write renews the lease to `lease_until` (the POST that follows needs it
+    long) and records the request's event type, which `held_slots` of others reads.
+    """
     if dialect_name(session) == "postgresql":
         session.execute(
             text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_SLOT_CHOICE_LOCK_KEY}
         )
+    values: dict[str, object] = {"updated_at": now_or_utcnow(now)}
+    if lease_until is not None:
+        values["lease_expires_at"] = aware_utc(lease_until, "lease_until")
+    if event_type_uri is not None:
+        values["event_type_uri"] = event_type_uri
     # On SQLite this write is what takes the lock; everywhere it checks that the claim is ours.
-    return fenced_update(session, claim, {"updated_at": now_or_utcnow(now)})
+    if not fenced_update(session, claim, values):
+        return None
+    if lease_until is None:
+        return claim
+    return Claim(claim.request_pk, claim.fence, aware_utc(lease_until, "lease_until"), claim.worker)
 
 
 @transactional

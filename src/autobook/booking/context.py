@@ -1,0 +1,56 @@
+"""What every part of the booking service shares: the process's context, the job, `LeaseLost`.
+
+A module of its own so that the service, its steps and its helpers import it, and not each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from autobook import store
+from autobook.booking.availability import AvailabilitySnapshots
+from autobook.booking.resolve import EventTypeResolver
+from autobook.calendly.client import CalendlyClient
+from autobook.config import Settings
+
+
+class LeaseLost(Exception):
+    """A fenced write did not apply: another worker owns this request now."""
+
+
+@dataclass
+class Job:
+    """What one claim knows while it runs; persisted state lives in the row."""
+
+    claim: store.Claim
+    request_pk: int
+    request_id: str
+    # The row as it was when claimed (detached): read once, not again by each step.
+    row: store.BookingRequestRow | None = None
+
+
+@dataclass
+class BookingContext:
+    """The long-lived parts a worker process builds once (see `autobook.runtime`)."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    client: CalendlyClient
+    resolver: EventTypeResolver
+    snapshots: AvailabilitySnapshots
+    clock: Callable[[], datetime]
+    worker_id: str
+    # The longest one `POST /invitees` call can take, retries and budget waits included.
+    post_call: timedelta = timedelta(seconds=120)
+    # Rings the doorbell for a request at a time (a delayed broker message); None: the
+    # dispatcher's next tick after that time does it.
+    wake: Callable[[str, datetime], None] | None = None
+
+    @property
+    def post_lease(self) -> timedelta:
+        """The lease held across a POST: the call, then the grace a late commit gets."""
+        return self.post_call + timedelta(seconds=self.settings.reconcile_grace_seconds)
