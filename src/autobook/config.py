@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import annotated_types
@@ -29,6 +29,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from autobook.errors import AutobookError
+
+if TYPE_CHECKING:
+    from autobook.calendly.limits import PlanLimits
 
 ENV_PREFIX = "AUTOBOOK_"
 DEFAULT_CALENDLY_URL = "https://api.calendly.com"
@@ -61,6 +64,15 @@ class Plan(StrEnum):
     STANDARD = "standard"
     ENTERPRISE = "enterprise"
     UNLIMITED = "unlimited"
+    CUSTOM = "custom"  # the four AUTOBOOK_PLAN_* numbers below
+
+
+CUSTOM_PLAN_FIELDS = (
+    "plan_general_per_minute",
+    "plan_invitees_per_minute",
+    "plan_invitees_per_hour",
+    "plan_invitees_per_day",
+)
 
 
 class LogFormat(StrEnum):
@@ -155,7 +167,48 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Each worker serves /metrics on this port (0: none); see autobook.metrics.
     metrics_port: int = Field(DEFAULT_METRICS_PORT, ge=0, le=65535)
+    # With AUTOBOOK_PLAN=custom: Calendly's limits for this user; unset means no limit.
+    plan_general_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    plan_invitees_per_minute: int | None = Field(None, ge=1, le=1_000_000)
+    plan_invitees_per_hour: int | None = Field(None, ge=1, le=1_000_000)
+    plan_invitees_per_day: int | None = Field(None, ge=1, le=1_000_000)
     testing: bool = False
+
+    @field_validator(
+        "plan_general_per_minute",
+        "plan_invitees_per_minute",
+        "plan_invitees_per_hour",
+        "plan_invitees_per_day",
+        mode="before",
+    )
+    @classmethod
+    def _blank_number_is_none(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _custom_numbers_need_custom_plan(self) -> Settings:
+        given = [name for name in CUSTOM_PLAN_FIELDS if getattr(self, name) is not None]
+        if given and self.plan is not Plan.CUSTOM:
+            raise SettingRule(
+                f"{', '.join(ENV_PREFIX + name.upper() for name in given)} apply only with "
+                f"{ENV_PREFIX}PLAN=custom"
+            )
+        return self
+
+    def plan_limits(self) -> PlanLimits:
+        """The limits the shared rate budget enforces for the token's user."""
+        # Imported here: the Calendly package pulls in httpx and redis, which the commands
+        # that only read settings don't need.
+        from autobook.calendly.limits import PlanLimits, resolve_plan
+
+        if self.plan is Plan.CUSTOM:
+            return PlanLimits(
+                general_per_minute=self.plan_general_per_minute,
+                invitees_per_minute=self.plan_invitees_per_minute,
+                invitees_per_hour=self.plan_invitees_per_hour,
+                invitees_per_day=self.plan_invitees_per_day,
+            )
+        return resolve_plan(self.plan.value)
 
     @model_validator(mode="before")
     @classmethod

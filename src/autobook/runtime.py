@@ -47,8 +47,8 @@ class Runtime:
 
 def build_budget(settings: Settings) -> RateBudget:
     if settings.redis_url:
-        return RedisBudget(redis.Redis.from_url(settings.redis_url), plan=settings.plan)
-    return InMemoryBudget(plan=settings.plan)
+        return RedisBudget(redis.Redis.from_url(settings.redis_url), plan=settings.plan_limits())
+    return InMemoryBudget(plan=settings.plan_limits())
 
 
 def build_shared_snapshots(settings: Settings) -> RedisSnapshots | None:

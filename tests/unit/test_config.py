@@ -194,3 +194,26 @@ def test_settings_are_immutable() -> None:
     with pytest.raises(ValueError, match="frozen"):
         settings.lease_seconds = 1  # type: ignore[misc]
     assert isinstance(settings, Settings)
+
+
+def test_a_custom_plan_takes_the_four_numbers_and_unset_means_no_limit() -> None:
+    from autobook.calendly.limits import PlanLimits
+
+    settings = load_settings(
+        plan="custom", plan_invitees_per_minute="30", plan_general_per_minute="100"
+    )
+    assert settings.plan_limits() == PlanLimits(
+        general_per_minute=100,
+        invitees_per_minute=30,
+        invitees_per_hour=None,
+        invitees_per_day=None,
+    )
+    assert load_settings(plan="standard").plan_limits() == PlanLimits()
+
+
+def test_custom_plan_numbers_without_the_custom_plan_are_refused_by_name() -> None:
+    with pytest.raises(InvalidSettings, match="AUTOBOOK_PLAN_INVITEES_PER_MINUTE") as caught:
+        load_settings(plan="standard", plan_invitees_per_minute="30")
+    assert "AUTOBOOK_PLAN=custom" in str(caught.value)
+    with pytest.raises(InvalidSettings, match="AUTOBOOK_PLAN_INVITEES_PER_DAY"):
+        load_settings(plan="custom", plan_invitees_per_day="0")
