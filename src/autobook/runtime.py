@@ -109,6 +109,8 @@ def build_runtime(settings: Settings) -> Runtime:
         snapshots=AvailabilitySnapshots(
             client,
             ttl_seconds=settings.availability_cache_seconds,
+            # A waiting request searching again accepts what is at most one repoll old.
+            keep_seconds=settings.waiting_repoll_seconds,
             shared=build_shared_snapshots(settings),
         ),
         clock=utc_now,

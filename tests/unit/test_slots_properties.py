@@ -29,6 +29,7 @@ from autobook.booking.slots import (
     HourRange,
     Slot,
     choose_slot,
+    grid_cell,
     hour_range_bounds,
     search_windows,
     slot_matches,
@@ -357,3 +358,20 @@ def test_windows_contain_every_matching_slot_far_enough_ahead(
             continue
         if oracle_matches(slot.start, duration, constraints, now):
             assert any(w.start <= slot.start < w.end for w in windows), slot.start
+
+
+@given(st.integers(min_value=1, max_value=31), st.integers(min_value=0, max_value=10_000))
+def test_grid_windows_cover_the_same_range_each_inside_one_cell(days: int, minutes: int) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC) + timedelta(minutes=minutes)
+    origin = datetime(2024, 1, 1, tzinfo=UTC)
+    constraints = Constraints(timezone=ZoneInfo("UTC"))
+    plain = search_windows(constraints, now, max_window_days=days)
+    gridded = search_windows(constraints, now, max_window_days=days, grid_origin=origin)
+    assert gridded[0].start == plain[0].start
+    assert gridded[-1].end == plain[-1].end
+    for before, after in pairwise(gridded):
+        assert before.end == after.start
+    for window in gridded:
+        cell = grid_cell(window.start, origin, days)
+        assert cell.start <= window.start < window.end <= cell.end
+    assert len(gridded) <= len(plain) + 1

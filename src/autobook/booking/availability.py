@@ -119,7 +119,7 @@ class RedisSnapshots:
             return
 
     def mark_stale(self, event_type_uri: str, at: datetime, ttl_seconds: float) -> None:
-        # The mark outlives every snapshot saved before it (they live `ttl_seconds`).
+        # The mark outlives every snapshot saved before it (they are kept `ttl_seconds`).
         milliseconds = max(int(ttl_seconds * 1000), 1) + 1000
         try:
             self._redis.set(self._stale_key(event_type_uri), at.isoformat(), px=milliseconds)
@@ -139,12 +139,19 @@ class AvailabilitySnapshots:
         client: CalendlyClient,
         *,
         ttl_seconds: float,
+        keep_seconds: float = 0.0,
         shared: SharedSnapshots | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        """`ttl_seconds`: how old a snapshot may be for a request searching afresh (0: none).
+
+        `keep_seconds`: how long snapshots are kept for callers that accept older ones (a
+        waiting request searching again accepts one as old as its repoll interval).
+        """
         self._client = client
         self._ttl_seconds = ttl_seconds
+        self._keep_seconds = max(keep_seconds, ttl_seconds) if ttl_seconds > 0 else 0.0
         self._shared = shared
         self._monotonic = monotonic
         self._clock = clock
@@ -152,10 +159,19 @@ class AvailabilitySnapshots:
         self._snapshots: dict[str, list[Snapshot]] = {}
         self.polls = 0
 
-    def get(self, event_type_uri: str, window: SearchWindow) -> Snapshot:
-        """The slots of `window`, from a covering snapshot or a fresh poll."""
+    def get(
+        self, event_type_uri: str, window: SearchWindow, *, max_age_seconds: float | None = None
+    ) -> Snapshot:
+        """The slots of `window`, from a covering snapshot or a fresh poll.
+
+        A snapshot serves if it is younger than `max_age_seconds` (at most the keep time), or
+        than the TTL when not given.
+        """
         now = self._monotonic()
-        local = self._local(event_type_uri, window, now)
+        max_age = self._ttl_seconds
+        if max_age > 0 and max_age_seconds is not None:
+            max_age = max(min(max_age_seconds, self._keep_seconds), self._ttl_seconds)
+        local = self._local(event_type_uri, window, now, max_age)
         if self._ttl_seconds > 0 and self._shared is not None:
             # Even a local copy is checked against the shared stale mark: another process may
             # have met `already_filled` since it was polled.
@@ -163,8 +179,9 @@ class AvailabilitySnapshots:
             mark = shared.stale_before
             if local is not None and (mark is None or local.polled_at > mark):
                 return local
-            if shared.snapshot is not None:
-                return shared.snapshot
+            found = shared.snapshot
+            if found is not None and (self._clock() - found.polled_at).total_seconds() < max_age:
+                return found
         elif local is not None:
             return local
         polled_at = self._clock()
@@ -174,18 +191,23 @@ class AvailabilitySnapshots:
             self.polls += 1
             self._snapshots.setdefault(event_type_uri, []).append(snapshot)
         if self._ttl_seconds > 0 and self._shared is not None:
-            self._shared.save(event_type_uri, snapshot, self._ttl_seconds)
+            self._shared.save(event_type_uri, snapshot, self._keep_seconds)
         return snapshot
 
-    def _local(self, event_type_uri: str, window: SearchWindow, now: float) -> Snapshot | None:
+    def _local(
+        self, event_type_uri: str, window: SearchWindow, now: float, max_age: float
+    ) -> Snapshot | None:
         with self._lock:
-            live = [
+            kept = [
                 snapshot
                 for snapshot in self._snapshots.get(event_type_uri, [])
-                if now - snapshot.taken_at < self._ttl_seconds
+                if now - snapshot.taken_at < self._keep_seconds
             ]
-            self._snapshots[event_type_uri] = live
-            for snapshot in live:
+            self._snapshots[event_type_uri] = kept
+            # The youngest first: a fresher copy wins over an older one of the same window.
+            for snapshot in reversed(kept):
+                if now - snapshot.taken_at >= max_age:
+                    continue
                 covered = snapshot.window
                 if covered.start <= window.start and window.end <= covered.end:
                     slots = [s for s in snapshot.slots if window.start <= s.start_time < window.end]
@@ -197,4 +219,4 @@ class AvailabilitySnapshots:
         with self._lock:
             self._snapshots.pop(event_type_uri, None)
         if self._shared is not None and self._ttl_seconds > 0:
-            self._shared.mark_stale(event_type_uri, self._clock(), self._ttl_seconds)
+            self._shared.mark_stale(event_type_uri, self._clock(), self._keep_seconds)

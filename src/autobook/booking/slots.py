@@ -263,6 +263,7 @@ def search_windows(
     max_window_days: int = DEFAULT_MAX_WINDOW_DAYS,
     lead: timedelta = timedelta(seconds=DEFAULT_LEAD_SECONDS),
     horizon: timedelta | None = timedelta(days=DEFAULT_HORIZON_DAYS),
+    grid_origin: datetime | None = None,
 ) -> list[SearchWindow]:
     """The windows to poll, in order, covering every instant a matching slot may start.
 
@@ -270,6 +271,10 @@ def search_windows(
     `MINIMUM_LEAD_SECONDS`) and `now + min_notice`, to the end of local `latest`, or to
     `start + horizon` when there is no `latest`. It is cut into the fewest windows of at most
     `max_window_days` (1 to 31), all full-length but the last. An empty range gives `[]`.
+
+    With `grid_origin`, the range is cut at `grid_origin + k * max_window_days` instead, so that
+    every window lies in one cell of a grid that all requests share (`grid_cell`): their polls
+    of a cell are the same call, whatever their own range.
     """
     _require_aware(now, "now")
     if not 1 <= max_window_days <= MAX_WINDOW_DAYS_LIMIT:
@@ -278,9 +283,20 @@ def search_windows(
     step = timedelta(days=max_window_days)
     windows: list[SearchWindow] = []
     while start < end:
-        windows.append(SearchWindow(start, min(start + step, end)))
+        cut = start + step
+        if grid_origin is not None:
+            cut = grid_cell(start, grid_origin, max_window_days).end
+        windows.append(SearchWindow(start, min(cut, end)))
         start = windows[-1].end
     return windows
+
+
+def grid_cell(instant: datetime, origin: datetime, cell_days: int) -> SearchWindow:
+    """The cell `[origin + k * cell_days, origin + (k + 1) * cell_days)` holding `instant`."""
+    _require_aware(instant, "instant")
+    step = timedelta(days=cell_days)
+    index = (instant - origin) // step
+    return SearchWindow(origin + index * step, origin + (index + 1) * step)
 
 
 def search_range(

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from autobook import store
 from autobook.booking.availability import align_now
@@ -41,7 +41,14 @@ from autobook.booking.constraints import constraints_for
 from autobook.booking.context import LeaseLost
 from autobook.booking.failures import describe_refusal
 from autobook.booking.outcomes import RECONCILE_LOOKS, Outcomes
-from autobook.booking.slots import SearchWindow, Slot, matching_slots, search_windows
+from autobook.booking.slots import (
+    MINIMUM_LEAD_SECONDS,
+    SearchWindow,
+    Slot,
+    grid_cell,
+    matching_slots,
+    search_windows,
+)
 from autobook.calendly.models import AvailableTime, EventType
 from autobook.errors import (
     CalendlyError,
@@ -58,6 +65,8 @@ __all__ = ["RECONCILE_LOOKS", "Steps", "describe_refusal"]
 
 log = logging.getLogger(__name__)
 
+# Where the grid of polling windows starts (a Monday, midnight UTC): see `_poll_window`.
+GRID_ORIGIN = datetime(2024, 1, 1, tzinfo=UTC)
 # When every matching slot is held by our other requests, look again this soon.
 CONTENDED_RETRY = timedelta(seconds=2)
 # Outcomes of `_hold_first_free` when nothing was free.
@@ -150,6 +159,7 @@ class Steps(Outcomes):
             max_window_days=self.ctx.settings.max_window_days,
             lead=timedelta(minutes=self.ctx.settings.lead_minutes),
             horizon=timedelta(days=self.ctx.settings.search_horizon_days),
+            grid_origin=GRID_ORIGIN,
         )
         owner = slot_owner(event_type)
         contended = False
@@ -193,17 +203,28 @@ class Steps(Outcomes):
         excluded = self._excluded
         duration = timedelta(minutes=event_type.duration or 0)
         found: list[Candidates] = []
+        # A waiting request searching again accepts availability as old as its repoll interval:
+        # every request waiting on the event type then shares one poll of each cell.
+        waiting = self._claimed_row.status is RequestStatus.WAITING
+        max_age = float(self.ctx.settings.waiting_repoll_seconds) if waiting else None
+        floor = align_now(self._now()) + max(
+            timedelta(minutes=self.ctx.settings.lead_minutes),
+            timedelta(seconds=MINIMUM_LEAD_SECONDS),
+        )
         for window in windows:
             self._keep_lease()
-            snapshot = self.ctx.snapshots.get(event_type.uri, window)
+            snapshot = self.ctx.snapshots.get(
+                event_type.uri, self._poll_window(window, floor), max_age_seconds=max_age
+            )
+            offered = [t for t in snapshot.slots if window.start <= t.start_time < window.end]
             self._log(
                 "window_polled",
-                f"{utc_z(window.start)} to {utc_z(window.end)}: {len(snapshot.slots)} open slots"
+                f"{utc_z(window.start)} to {utc_z(window.end)}: {len(offered)} open slots"
                 + ("" if snapshot.fresh else " (shared snapshot)"),
             )
-            by_start = {t.start_time: t for t in snapshot.slots}
+            by_start = {t.start_time: t for t in offered}
             ranked = matching_slots(
-                [Slot(t.start_time, t.invitees_remaining or 1) for t in snapshot.slots],
+                [Slot(t.start_time, t.invitees_remaining or 1) for t in offered],
                 duration,
                 constraints,
                 self._now(),
@@ -217,6 +238,15 @@ class Steps(Outcomes):
             else:
                 found.append(candidates)
         yield from reversed(found)
+
+    def _poll_window(self, window: SearchWindow, floor: datetime) -> SearchWindow:
+        """What to poll for `window`: its whole grid cell, from `floor` (now plus the lead).
+
+        Every request's window lies in one cell (`search_windows` cuts at the grid), and every
+        request of the same few minutes has the same floor, so they all poll the same window.
+        """
+        cell = grid_cell(window.start, GRID_ORIGIN, self.ctx.settings.max_window_days)
+        return SearchWindow(max(cell.start, min(floor, window.start)), cell.end)
 
     def _hold_first_free(
         self, event_type: EventType, owner: SlotOwner, candidates: Candidates
