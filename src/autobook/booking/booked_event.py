@@ -12,8 +12,11 @@ known without it:
   (Zoom, Google Meet, ...) gets its `join_url` from the provider after the booking: it is
   recorded as `None` here, and Calendly's own invitation carries the link.
 
-A team event type is read back: which host a round robin assigns (and so that host's location),
-and a collective's hosts, are known to Calendly only. Pure: no I/O.
+A team event type's hosts are known to Calendly only (which host a round robin assigned, a
+collective's hosts): they are left empty, so such a booking blocks its own event type for our
+other requests, not the hosts' other types (`booking/blocking.py`); a collision there costs one
+`already_filled` and a fresh poll, never a duplicate. A round robin is sent no location, and
+its event takes the event type's first one. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -44,16 +47,16 @@ class KnownEvent:
     hosts: tuple[str, ...]
 
 
-def known_event(
-    event_type: EventType, body: Mapping[str, Any], start_time: datetime
-) -> KnownEvent | None:
-    """The booked event as we know it, or None when only Calendly knows (a team event type)."""
+def known_event(event_type: EventType, body: Mapping[str, Any], start_time: datetime) -> KnownEvent:
+    """The booked event as we know it from the event type and the body we sent."""
     profile = event_type.profile
-    if event_type.pooling_type or profile is None or profile.type != "User" or not profile.owner:
-        return None
-    return KnownEvent(
-        start_time, reported_location(event_type, body.get("location")), (profile.owner,)
-    )
+    solo = not event_type.pooling_type and profile is not None and profile.type == "User"
+    hosts = (profile.owner,) if solo and profile is not None and profile.owner else ()
+    sent = body.get("location")
+    if sent is None and event_type.locations:
+        first = event_type.locations[0]
+        sent = {"kind": first.kind, "location": first.location}
+    return KnownEvent(start_time, reported_location(event_type, sent), hosts)
 
 
 def reported_location(event_type: EventType, sent: Any) -> dict[str, Any] | None:

@@ -195,14 +195,13 @@ class Steps(Outcomes):
     ) -> Iterator[Candidates]:
         """The matching slots, one snapshot at a time, in the order the request prefers.
 
-        `earliest` polls a window only when the earlier ones had nothing free for us; `latest`
-        needs every window, then walks them from the last.
+        Windows are walked from the preferred end (the first for `earliest`, the last for
+        `latest`), and one is polled only when the ones before it had nothing free for us.
         """
         assert self.request is not None
         constraints = constraints_for(self.request)
         excluded = self._excluded
         duration = timedelta(minutes=event_type.duration or 0)
-        found: list[Candidates] = []
         # A waiting request searching again accepts availability as old as its repoll interval:
         # every request waiting on the event type then shares one poll of each cell.
         waiting = self._claimed_row.status is RequestStatus.WAITING
@@ -211,7 +210,8 @@ class Steps(Outcomes):
             timedelta(minutes=self.ctx.settings.lead_minutes),
             timedelta(seconds=MINIMUM_LEAD_SECONDS),
         )
-        for window in windows:
+        ordered = windows if self.request.prefer == "earliest" else list(reversed(windows))
+        for window in ordered:
             self._keep_lease()
             snapshot = self.ctx.snapshots.get(
                 event_type.uri, self._poll_window(window, floor), max_age_seconds=max_age
@@ -232,12 +232,7 @@ class Steps(Outcomes):
             )
             if not ranked:
                 continue
-            candidates = Candidates(snapshot.polled_at, [by_start[r.start] for r in ranked])
-            if self.request.prefer == "earliest":
-                yield candidates
-            else:
-                found.append(candidates)
-        yield from reversed(found)
+            yield Candidates(snapshot.polled_at, [by_start[r.start] for r in ranked])
 
     def _poll_window(self, window: SearchWindow, floor: datetime) -> SearchWindow:
         """What to poll for `window`: its whole grid cell, from `floor` (now plus the lead).
@@ -427,7 +422,12 @@ class Steps(Outcomes):
         slot = chosen.slot.start_time
         row = self._row()
         excluded = [*(row.excluded_slots or []), slot.isoformat()]
-        self.ctx.snapshots.forget(chosen.event_type.uri)
+        collision = self._collides_with_ours(chosen)
+        if not collision:
+            # Someone else booked from under every snapshot of this event type: all workers
+            # poll afresh. A collision with our own booking needs no new poll: the refused
+            # slot is marked taken for every request (`slot_taken`), the rest stays true.
+            self.ctx.snapshots.forget(chosen.event_type.uri)
         with self.ctx.sessions.begin() as session:
             earlier = store.attempts_for(session, self.job.request_pk)
         if any(
@@ -448,7 +448,7 @@ class Steps(Outcomes):
         # A collision with a request of ours (a host we could not know was busy) says nothing
         # about Calendly; only a slot someone else took counts towards giving up.
         refusals = int((row.extra or {}).get(FOREIGN_REFUSALS, 0))
-        if not self._collides_with_ours(chosen):
+        if not collision:
             refusals += 1
         extra = {**(row.extra or {}), FOREIGN_REFUSALS: refusals}
         if refusals > self.ctx.settings.max_slot_retries:
