@@ -51,7 +51,7 @@ class Failures:
         self.ctx = context
         self.job = job
         # History written with the next fenced transaction, not one transaction per line.
-        self._pending_logs: list[tuple[str, str, dict[str, Any] | None, datetime]] = []
+        self._pending_logs: list[store.LogEntry] = []
 
     # -- plumbing --------------------------------------------------------------------------
 
@@ -71,7 +71,7 @@ class Failures:
 
     def _log(self, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
         """Add to the request's history, with the next fenced write (see `_write_logs`)."""
-        self._pending_logs.append((kind, message, data, self._now()))
+        self._pending_logs.append(store.LogEntry(kind, message, data, self._now()))
 
     def _write_logs(self, session: Session) -> None:
         """Write the pending history; call only after a fenced write applied in `session`.
@@ -79,8 +79,7 @@ class Failures:
         Fenced so: a worker that lost the request adds nothing, not even to its history. A
         crash loses the lines not written yet, never a state: the state is in the row.
         """
-        for kind, message, data, at in self._pending_logs:
-            store.log(session, self.job.request_pk, kind, message, data, now=at)
+        store.log_many(session, self.job.request_pk, self._pending_logs)
         self._pending_logs.clear()
 
     def _flush_logs(self) -> None:

@@ -65,8 +65,9 @@ class Outcomes(Failures):
         (`booking/booked_event.py`); if that read fails, the booking is still recorded, with the
         start time we booked.
         """
+        hosts: list[str] = []  # a known event's host is its owner: the intent blocks it already
         if known is not None:
-            location, start_time, hosts = known.location, known.start_time, list(known.hosts)
+            location, start_time = known.location, known.start_time
         else:
             location, start_time, hosts = self._read_event(invitee, slot_start)
         how = "booked" if state is AttemptState.BOOKED else "adopted"

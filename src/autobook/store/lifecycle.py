@@ -17,6 +17,8 @@ Each transition is one conditional SQL statement whose WHERE clause is the rule:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -173,14 +175,14 @@ def claim(
         .execution_options(synchronize_session=False)
     )
     if dialect_name(session) == "postgresql":
-        locked = session.execute(
+        # One round trip; SKIP LOCKED: a row another claimer is updating is not waited for.
+        claimable = (
             select(Row.id)
             .where(Row.id == request_pk, is_claimable(now))
             .with_for_update(skip_locked=True, of=Row)
-        ).scalar_one_or_none()
-        if locked is None:
-            return None
-        fence: int | None = session.execute(take.where(Row.id == request_pk)).scalar_one()
+            .scalar_subquery()
+        )
+        fence: int | None = session.execute(take.where(Row.id == claimable)).scalar_one_or_none()
     else:
         fence = session.execute(
             take.where(Row.id == request_pk, is_claimable(now))
@@ -299,6 +301,36 @@ def _insert_log(
         insert(RequestLogRow).values(
             request_pk=request_pk, at=at, kind=str(kind), message=message, data=data
         )
+    )
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """One line of a request's history, to write with `log_many`."""
+
+    kind: str
+    message: str
+    data: Any
+    at: datetime
+
+
+@transactional
+def log_many(session: Session, /, request_pk: int, entries: Sequence[LogEntry]) -> None:
+    """Append several entries to the request's history in one statement (one round trip)."""
+    if not entries:
+        return
+    session.execute(
+        insert(RequestLogRow),
+        [
+            {
+                "request_pk": request_pk,
+                "at": aware_utc(entry.at, "at"),
+                "kind": str(entry.kind),
+                "message": entry.message,
+                "data": entry.data,
+            }
+            for entry in entries
+        ],
     )
 
 
