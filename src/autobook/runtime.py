@@ -10,6 +10,8 @@ import hashlib
 import os
 import socket
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -21,6 +23,7 @@ from autobook.booking.availability import AvailabilitySnapshots, RedisSnapshots
 from autobook.booking.context import BookingContext
 from autobook.booking.resolve import EventTypeResolver
 from autobook.booking.service import BookingService
+from autobook.booking.sweep import Sweeper
 from autobook.calendly.budget import InMemoryBudget, RateBudget, RedisBudget
 from autobook.calendly.client import (
     DEFAULT_MAX_BUDGET_WAIT_SECONDS,
@@ -31,6 +34,9 @@ from autobook.calendly.retry import RetryPolicy
 from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
 from autobook.times import utc_now
+
+SWEEP_KEY = "autobook:sweep"
+SWEEP_STAMP = "sweep.stamp"
 
 
 class MissingToken(AutobookError):
@@ -43,6 +49,49 @@ class Runtime:
     sessions: sessionmaker[Session]
     service: BookingService
     client: CalendlyClient
+    sweeper: Sweeper
+
+
+def sweep_gate(settings: Settings) -> Callable[[], bool]:
+    """Whether this process sweeps the waiting requests now: one process per repoll interval.
+
+    With Redis, the first process of the deployment to set a key that lives one interval; on
+    embedded defaults, the first to move a stamp file in the data folder (the worker's prefork
+    processes share it), under a lock.
+    """
+    interval = float(settings.waiting_repoll_seconds)
+    if settings.redis_url:
+        client = redis.Redis.from_url(settings.redis_url)
+
+        def shared_turn() -> bool:
+            try:
+                return bool(client.set(SWEEP_KEY, os.getpid(), nx=True, px=int(interval * 1000)))
+            except redis.RedisError:
+                return False  # the requests are still due at their `keep_trying_until`
+
+        return shared_turn
+    stamp = settings.data_dir / SWEEP_STAMP
+
+    def file_turn() -> bool:
+        import fcntl
+
+        stamp.parent.mkdir(parents=True, exist_ok=True)
+        with stamp.open("a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                if time.time() - os.fstat(handle.fileno()).st_mtime < interval and (
+                    os.fstat(handle.fileno()).st_size > 0
+                ):
+                    return False
+                handle.seek(0)
+                handle.truncate()
+                handle.write(str(os.getpid()))
+                handle.flush()
+                return True
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    return file_turn
 
 
 def build_budget(settings: Settings) -> RateBudget:
@@ -118,7 +167,13 @@ def build_runtime(settings: Settings) -> Runtime:
         post_call=post_call_bound(settings, policy),
         wake=ring_at,
     )
-    return Runtime(settings, sessions, BookingService(context), client)
+    return Runtime(
+        settings,
+        sessions,
+        BookingService(context),
+        client,
+        Sweeper(context, sweep_gate(settings)),
+    )
 
 
 _lock = threading.Lock()

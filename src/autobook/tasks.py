@@ -96,6 +96,11 @@ def dispatch() -> int:
     now = rt.service.ctx.clock()
     if dispatcher.check_token_if_paused(rt.sessions, rt.client, now):
         return 0
+    # First the sweep of the waiting requests: those it makes due go out in this very tick.
+    try:
+        rt.sweeper.maybe_sweep()
+    except Exception:  # never costs the dispatch: the waiting are due at their deadline anyway
+        log.exception("sweep of the waiting requests failed; retried next interval")
     return dispatcher.dispatch_due(rt.sessions, now, send=send_book)
 
 

@@ -24,10 +24,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from autobook import store
-from autobook.booking.availability import align_now
 from autobook.booking.blocking import SlotOwner, free_seats, slot_owner, with_learned_hosts
 from autobook.booking.body import (
     BookingRuleViolation,
@@ -41,13 +40,11 @@ from autobook.booking.constraints import constraints_for
 from autobook.booking.context import LeaseLost
 from autobook.booking.failures import describe_refusal
 from autobook.booking.outcomes import RECONCILE_LOOKS, Outcomes
+from autobook.booking.polling import poll_window, polling_floor, request_windows
 from autobook.booking.slots import (
-    MINIMUM_LEAD_SECONDS,
     SearchWindow,
     Slot,
-    grid_cell,
     matching_slots,
-    search_windows,
 )
 from autobook.calendly.models import AvailableTime, EventType
 from autobook.errors import (
@@ -65,8 +62,6 @@ __all__ = ["RECONCILE_LOOKS", "Steps", "describe_refusal"]
 
 log = logging.getLogger(__name__)
 
-# Where the grid of polling windows starts (a Monday, midnight UTC): see `_poll_window`.
-GRID_ORIGIN = datetime(2024, 1, 1, tzinfo=UTC)
 # When every matching slot is held by our other requests, look again this soon.
 CONTENDED_RETRY = timedelta(seconds=2)
 # Outcomes of `_hold_first_free` when nothing was free.
@@ -153,14 +148,7 @@ class Steps(Outcomes):
             self._calendly_failure(exc, during="resolving the event type")
             return None, None
         self._log("resolved", f"event type {event_type.name!r}", {"uri": event_type.uri})
-        windows = search_windows(
-            constraints_for(self.request),
-            align_now(self._now()),
-            max_window_days=self.ctx.settings.max_window_days,
-            lead=timedelta(minutes=self.ctx.settings.lead_minutes),
-            horizon=timedelta(days=self.ctx.settings.search_horizon_days),
-            grid_origin=GRID_ORIGIN,
-        )
+        windows = request_windows(self.request, self.ctx.settings, self._now())
         owner = slot_owner(event_type)
         contended = False
         try:
@@ -206,15 +194,14 @@ class Steps(Outcomes):
         # every request waiting on the event type then shares one poll of each cell.
         waiting = self._claimed_row.status is RequestStatus.WAITING
         max_age = float(self.ctx.settings.waiting_repoll_seconds) if waiting else None
-        floor = align_now(self._now()) + max(
-            timedelta(minutes=self.ctx.settings.lead_minutes),
-            timedelta(seconds=MINIMUM_LEAD_SECONDS),
-        )
+        floor = polling_floor(self.ctx.settings, self._now())
         ordered = windows if self.request.prefer == "earliest" else list(reversed(windows))
         for window in ordered:
             self._keep_lease()
             snapshot = self.ctx.snapshots.get(
-                event_type.uri, self._poll_window(window, floor), max_age_seconds=max_age
+                event_type.uri,
+                poll_window(window, floor, self.ctx.settings),
+                max_age_seconds=max_age,
             )
             offered = [t for t in snapshot.slots if window.start <= t.start_time < window.end]
             self._log(
@@ -233,15 +220,6 @@ class Steps(Outcomes):
             if not ranked:
                 continue
             yield Candidates(snapshot.polled_at, [by_start[r.start] for r in ranked])
-
-    def _poll_window(self, window: SearchWindow, floor: datetime) -> SearchWindow:
-        """What to poll for `window`: its whole grid cell, from `floor` (now plus the lead).
-
-        Every request's window lies in one cell (`search_windows` cuts at the grid), and every
-        request of the same few minutes has the same floor, so they all poll the same window.
-        """
-        cell = grid_cell(window.start, GRID_ORIGIN, self.ctx.settings.max_window_days)
-        return SearchWindow(max(cell.start, min(floor, window.start)), cell.end)
 
     def _hold_first_free(
         self, event_type: EventType, owner: SlotOwner, candidates: Candidates
@@ -354,7 +332,9 @@ class Steps(Outcomes):
         # With no window left (the requested days are over) nothing can ever match: waiting
         # would only re-poll an empty range until `keep_trying_until`.
         if windows and until is not None and until > now:
-            at = min(now + timedelta(seconds=self.ctx.settings.waiting_repoll_seconds), until)
+            # Due again at `until` only: meanwhile the sweep of its event type (`sweep.py`)
+            # makes it due as soon as a matching slot opens.
+            at = until
             row = self._claimed_row
             extra = dict(row.extra or {})
             still_waiting = row.status is RequestStatus.WAITING

@@ -46,7 +46,7 @@ from autobook.store.attempts import (
     note_reconcile_look,
     record_intent,
 )
-from autobook.store.dispatch import due_requests, mark_dispatched, take_due
+from autobook.store.dispatch import due_requests, make_due, mark_dispatched, take_due
 from autobook.store.holds import HeldSlot, held_slots, lock_slot_choice
 from autobook.store.lifecycle import (
     CLAIMED_FIELDS,
@@ -74,6 +74,7 @@ from autobook.store.reads import (
     get_by_request_id,
     list_requests,
     logs_for,
+    waiting_requests,
 )
 from autobook.store.sources import (
     SourceExists,
@@ -139,6 +140,7 @@ __all__ = [
     "log",
     "log_many",
     "logs_for",
+    "make_due",
     "mark_dispatched",
     "note_reconcile_look",
     "note_token_check",
@@ -158,5 +160,6 @@ __all__ = [
     "take_due",
     "update_claimed",
     "update_source",
+    "waiting_requests",
     "withdraw",
 ]

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from autobook.models import BookingRequestRow
+from autobook.models import BookingRequestRow, RequestStatus
 from autobook.store._common import (
     aware_utc,
     dialect_name,
@@ -92,3 +92,21 @@ def mark_dispatched(
         .values(dispatched_at=now_or_utcnow(now))
         .execution_options(synchronize_session=False)
     )
+
+
+@transactional
+def make_due(session: Session, /, request_pks: Collection[int], *, now: datetime) -> int:
+    """Make waiting requests due at `now` (a sweep found a slot for them); how many it moved.
+
+    Only a request still waiting is moved: one claimed or finished meanwhile is left alone.
+    """
+    if not request_pks:
+        return 0
+    moved = session.execute(
+        update(Row)
+        .where(Row.id.in_(list(request_pks)), Row.status == RequestStatus.WAITING)
+        .values(next_action_at=aware_utc(now))
+        .returning(Row.id)
+        .execution_options(synchronize_session=False)
+    )
+    return len(moved.all())

@@ -12,7 +12,7 @@ from collections.abc import Collection
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from autobook.models import BookingRequestRow, RequestLogRow, RequestStatus
+from autobook.models import BookingRequestRow, NextAction, RequestLogRow, RequestStatus
 from autobook.store._common import UnknownRequest, transactional
 from autobook.store.lifecycle import load_row
 
@@ -68,6 +68,18 @@ def logs_for(session: Session, /, request_pk: int) -> list[RequestLogRow]:
         select(RequestLogRow)
         .where(RequestLogRow.request_pk == request_pk)
         .order_by(RequestLogRow.id)
+        .execution_options(populate_existing=True)
+    )
+    return list(session.execute(statement).scalars())
+
+
+@transactional
+def waiting_requests(session: Session, /) -> list[Row]:
+    """The requests waiting for a slot to open (status `waiting`, next action search)."""
+    statement = (
+        select(Row)
+        .where(Row.status == RequestStatus.WAITING, Row.next_action == NextAction.SEARCH)
+        .order_by(Row.id)
         .execution_options(populate_existing=True)
     )
     return list(session.execute(statement).scalars())
