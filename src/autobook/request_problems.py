@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 from autobook.errors import FieldProblem
+from autobook.quoting import printable, quote
 
 SUBPROBLEMS_ERROR_TYPE = "autobook_subproblems"
 ROOT_FIELD = "request"
@@ -75,8 +76,14 @@ def _path_of(loc: tuple[int | str, ...], tagged_unions: Mapping[str, Collection[
         elif part in tagged_unions.get(_INDEX.sub("", path), ()):
             continue  # a union's tag (e.g. event_type's "selector") is not part of the data
         else:
-            path = join_path(path, part)
+            path = join_path(path, _shown_key(part))
     return path
+
+
+def _shown_key(key: str) -> str:
+    # Keys reach pydantic only once free of controls and surrogates (`request_limits`), but a
+    # bidi override or an unassigned code point would still reach a terminal as it came.
+    return key if printable(key) == key else f"'{quote(key, 40)}'"
 
 
 def _unknown_key(path: str, fields_at: Callable[[str], Collection[str]]) -> str:

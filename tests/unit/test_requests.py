@@ -259,6 +259,18 @@ def test_an_unknown_key_is_named_with_the_closest_known_one() -> None:
     assert "did you mean timezone?" in problems_of(invitee)["invitee.timezon"]
 
 
+@pytest.mark.parametrize("key", ["\u202e", "\U0003134b", "a\u200bb"])
+def test_an_unknown_key_with_an_unprintable_character_is_named_escaped(key: str) -> None:
+    # A bidi override or an unassigned code point is no control character, so it got past the
+    # raw checks, and pydantic's path once carried it into the reason as it came.
+    raw = minimal()
+    raw["invitee"][key] = 1
+    with pytest.raises(InvalidRequest) as caught:
+        parse_request(raw)
+    assert caught.value.message.isprintable(), repr(caught.value.message)
+    assert f"invitee.'{key.encode('unicode_escape').decode()}'" in caught.value.message
+
+
 def test_a_typo_in_a_popular_domain_suggests_the_address() -> None:
     raw = minimal()
     raw["invitee"]["email"] = "ada@gmial.com"
