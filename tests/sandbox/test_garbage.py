@@ -220,3 +220,33 @@ def test_garbage_methods_hosts_and_headers(raw: httpx.Client, sandbox: SandboxSe
     check(raw.get("/users/me", headers={"Authorization": "Bearer " + "x" * 10_000}), validate=False)
     check(raw.get("/users/me/"), validate=False)
     check(raw.get("//users//me"), validate=False)
+
+
+def test_a_uri_that_urlsplit_refuses_is_a_400_naming_its_parameter(
+    raw: httpx.Client, sandbox: SandboxServer
+) -> None:
+    # "http://[::1/..." is an IPv6 host left open: urlsplit raises ValueError, which once
+    # escaped the parameter check as a 500 (found by test_fuzzed_endpoints).
+    broken = "http://[::1"
+    solo = event_type_uri(sandbox.url, "solo").replace(sandbox.url, broken)
+    available = raw.get(
+        "/event_type_available_times",
+        params={
+            "event_type": solo,
+            "start_time": "2026-11-30T00:00:00Z",
+            "end_time": "2026-12-01T00:00:00Z",
+        },
+    )
+    check(available)
+    assert available.status_code == 400
+    assert {"parameter": "event_type", "message": "must be a valid URI"} in available.json()[
+        "details"
+    ]
+    listed = raw.get("/event_types", params={"organization": f"{broken}/organizations/x"})
+    check(listed)
+    assert listed.status_code == 400
+    limits = raw.put("/_sandbox/limits", json={"users": {f"{broken}/users/x": {"tier": "free"}}})
+    check(limits, validate=False)
+    assert limits.status_code == 400
+    booking = raw.post("/invitees", json={"event_type": solo, "start_time": "x"})
+    check(booking)

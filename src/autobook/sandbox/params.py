@@ -32,7 +32,10 @@ def uuid_from_uri(value: str, collection: str) -> str | None:
     """The last path segment of ``…/<collection>/<uuid>``, whatever the host; else None."""
     if not value or len(value) > 512:
         return None
-    path = urlsplit(value).path if "://" in value else ""
+    try:
+        path = urlsplit(value).path if "://" in value else ""
+    except ValueError:  # "http://[::1/…": an IPv6 host left open is no URI, not a crash
+        return None
     match = re.fullmatch(rf"/{collection}/{_UUID_SEGMENT}/?", path)
     return match.group(1) if match else None
 
