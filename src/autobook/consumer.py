@@ -8,9 +8,10 @@ some of those and dies on others (`Unrecoverable error`, and the message comes b
 next worker). This consumer checks each message first (`autobook.queue.gate`) and records every
 unusable one as an `invalid` request, with a `malformed-…` id derived from its content (so a
 redelivered copy is recorded once), then acknowledges it; anything Celery still raises on a
-message is treated the same way. A message is acknowledged only once it is recorded: if the
-database is down it stays unacknowledged, and comes back after a restart or Redis's visibility
-timeout, rather than being lost.
+message is treated the same way. So is an `autobook.book` message whose `expires` header is past
+when it arrives: Celery would acknowledge it and drop it unrecorded. A message is acknowledged
+only once it is recorded: if the database is down it stays unacknowledged, and comes back after
+a restart or Redis's visibility timeout, rather than being lost.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from autobook import db, intake
 from autobook.config import get_settings
 from autobook.queue import gate
 from autobook.quoting import quote
+from autobook.tasks import BOOK_TASK
 from autobook.times import utc_now
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,13 @@ class RecordingConsumer(Consumer):
             problem = gate.problem_with(message, self.app.tasks.keys())
             if problem is not None:
                 return self._refuse(message, problem)
+            if message.headers.get("task") == BOOK_TASK:
+                # Only the book task: an expired dispatch tick is meant to be dropped.
+                expired_at = gate.expired(message.headers, utc_now())
+                if expired_at is not None:
+                    return self._refuse(
+                        message, f"it expired at {expired_at}, before a worker took it"
+                    )
             try:
                 return celery_handler(message)
             except Exception as exc:

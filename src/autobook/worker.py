@@ -78,6 +78,9 @@ def create_app(settings: Settings) -> Celery:
         transport = transports.FILESYSTEM_TRANSPORT
     else:
         transport_options = redis_transport_options()
+        # Not for rediss:// (yet): kombu turns TLS on from the URL's scheme only when it picks
+        # the transport itself, so naming ours would connect without TLS unless ssl_* options
+        # are given. Such a broker keeps kombu's unguarded transport until that is settled.
         if settings.celery_broker_url.startswith("redis://"):
             transport = transports.REDIS_TRANSPORT
     app.conf.update(

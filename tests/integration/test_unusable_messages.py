@@ -7,12 +7,14 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import redis
 from kombu import Producer
 
+from autobook.tasks import BOOK_TASK
 from tests.support.stack import Stack, running_stack
 
 pytestmark = pytest.mark.slow
@@ -173,3 +175,20 @@ def test_a_partly_written_queue_file_waits_and_old_garbage_is_recorded(tmp_path:
         assert str(booked.status) == "booked"
         assert worker.poll() is None
         assert "Unrecoverable error" not in stack.worker_logs()
+
+
+def test_an_expired_book_message_is_recorded_invalid_not_dropped(stack: Stack) -> None:
+    # Celery acknowledges a message whose `expires` is past and drops it with no record: a
+    # whole request sent that way was lost.
+    (worker,) = [p for p in stack.local.processes if "worker" in " ".join(map(str, p.args))]
+    past = datetime.now(UTC) - timedelta(minutes=5)
+    stack.app.send_task(BOOK_TASK, args=(_valid("expired-request"),), expires=past)
+    _wait_for(lambda: any("expired" in reason for reason in _malformed_reasons(stack)), 60)
+    (reason,) = [r for r in _malformed_reasons(stack) if "expired" in r]
+    assert reason.startswith("message: it expired at ")
+    assert stack.rows(["expired-request"]) == []  # not run: it expired
+    ahead = datetime.now(UTC) + timedelta(hours=1)  # still ahead: run as usual
+    stack.app.send_task(BOOK_TASK, args=(_valid("unexpired-request"),), expires=ahead)
+    (booked,) = stack.wait_terminal(["unexpired-request"], timeout=60)
+    assert str(booked.status) == "booked"
+    assert worker.poll() is None

@@ -8,11 +8,16 @@ problem (or returns None for a message Celery can run), so the consumer records 
 `invalid` and acknowledges it instead. It checks protocol 2 messages, which every Celery client
 sends; a message without a `task` header is left to Celery's own checks (protocol 1 and foreign
 messages, which it refuses without crashing).
+
+`expired(headers, now)` says when a message's `expires` header is already past: Celery would
+acknowledge such a message and drop it with no record, and for `autobook.book` carrying a whole
+request that request would be lost.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from typing import Any
 
 from autobook.queue.envelope import UNUSABLE_HEADER
@@ -67,3 +72,18 @@ def problem_with(message: Any, known_tasks: Collection[str]) -> str | None:
         return f"the body does not decode ({type(exc).__name__}); expected {FORMAT_HINT}"
     problem = _body_problem(body)
     return None if problem is None else f"{problem}; expected {FORMAT_HINT}"
+
+
+def expired(headers: object, now: datetime) -> str | None:
+    """The `expires` header as given when it is before `now`; None when absent or still ahead.
+
+    A naive time is read as local time, as Celery reads it. A header that is no ISO 8601 time is
+    left to Celery, whose error on it the consumer records.
+    """
+    if not isinstance(headers, dict) or not isinstance(headers.get("expires"), str):
+        return None
+    try:
+        expires = datetime.fromisoformat(headers["expires"])
+    except ValueError:
+        return None
+    return quote(headers["expires"], 40) if expires.astimezone() < now else None
