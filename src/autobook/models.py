@@ -44,6 +44,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from autobook.source_auth import SourceAuth as SourceAuth  # re-exported: the models name it
+
 URI_LENGTH = 1024
 REQUEST_ID_LENGTH = 255
 ENUM_LENGTH = 16
@@ -339,15 +341,6 @@ class ServiceStateRow(Base):
     last_token_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class SourceAuth(StrEnum):
-    """How an HTTP source proves who it is (public names: DESIGN.md §6)."""
-
-    API_KEY = "api_key"
-    STANDARD_WEBHOOKS = "standard_webhooks"
-    HUBSPOT_V3 = "hubspot_v3"
-    TYPEFORM = "typeform"
 
 
 class IntakeSourceRow(Base):

@@ -15,12 +15,15 @@ import json
 import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
 
-from autobook.models import IntakeSourceRow, SourceAuth
+from autobook.source_auth import SourceAuth
+
+if TYPE_CHECKING:
+    from autobook.models import IntakeSourceRow
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 DEFAULT_RATE_PER_MINUTE = 600

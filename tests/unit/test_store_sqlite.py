@@ -870,3 +870,8 @@ def test_a_request_that_ended_otherwise_has_nothing_to_cancel(migrated_sessions:
     with migrated_sessions() as session:
         assert store.withdraw(session, pk, reason=None, now=T0) is store.Withdrawal.FINAL
     assert fetch(migrated_sessions, pk).status is RequestStatus.INVALID
+
+
+def test_the_packaged_head_read_from_the_files_is_alembics_head() -> None:
+    # `db.upgrade` skips Alembic when the database is at this revision: it must be the head.
+    assert db.packaged_head() == db.head_revision()

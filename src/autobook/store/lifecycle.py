@@ -27,7 +27,6 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from autobook.metrics import definitions as metrics
 from autobook.models import (
     BookingRequestRow,
     LogKind,
@@ -290,6 +289,9 @@ def release(
         submitted_at = session.scalar(
             select(BookingRequestRow.created_at).where(BookingRequestRow.id == claim.request_pk)
         )
+        # Imported here: the command line reads the store without prometheus_client.
+        from autobook.metrics import definitions as metrics
+
         metrics.request_finished(status.value, submitted_at, now)
     return applied
 
