@@ -55,6 +55,9 @@ DEFAULT_HTTP_READ_TIMEOUT_SECONDS = 30.0
 DEFAULT_RECONCILE_GRACE_SECONDS = 10
 DEFAULT_AVAILABILITY_CACHE_SECONDS = 30.0
 DEFAULT_EVENT_TYPE_CACHE_SECONDS = 300
+# How long offered times can be chosen: long enough for a person to answer a chat or an email.
+DEFAULT_PROPOSAL_LIFETIME_SECONDS = 30 * 60
+MAX_PROPOSAL_LIFETIME_SECONDS = 7 * 24 * 3600
 
 
 class Plan(StrEnum):
@@ -162,6 +165,9 @@ class Settings(BaseSettings):
     reconcile_grace_seconds: int = Field(DEFAULT_RECONCILE_GRACE_SECONDS, ge=0, le=3600)
     availability_cache_seconds: float = Field(DEFAULT_AVAILABILITY_CACHE_SECONDS, ge=0, le=300)
     event_type_cache_seconds: int = Field(DEFAULT_EVENT_TYPE_CACHE_SECONDS, ge=0, le=24 * 3600)
+    proposal_lifetime_seconds: int = Field(
+        DEFAULT_PROPOSAL_LIFETIME_SECONDS, ge=1, le=7 * 24 * 3600
+    )
     plan: Plan = Plan.STANDARD
     log_format: LogFormat = LogFormat.TEXT
     log_level: str = "INFO"

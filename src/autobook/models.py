@@ -389,3 +389,26 @@ class IntakeRateRow(Base):
     )
     minute: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     calls: Mapped[int] = mapped_column(Integer)
+
+
+class ProposalRow(Base):
+    """Times offered to a person (`POST /v1/proposals`), kept until `expires_at`.
+
+    `request` is the normalized request the times were found for (event type URI, window,
+    preference, display timezone), so booking a choice needs no new search; `slots` lists the
+    offered starts in order (choice 1 first), as UTC strings with a trailing Z.
+    """
+
+    __tablename__ = "proposal"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    proposal_id: Mapped[str] = mapped_column(String(TOKEN_LENGTH), unique=True)
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intake_source.id", ondelete="CASCADE")
+    )
+    event_type_uri: Mapped[str] = mapped_column(String(URI_LENGTH))
+    request: Mapped[Any] = mapped_column(JsonDocument, nullable=True)
+    slots: Mapped[list[str]] = mapped_column(JsonDocument)
+    polled_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

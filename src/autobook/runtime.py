@@ -131,25 +131,34 @@ def ring_at(request_id: str, at: datetime) -> None:
     book.apply_async(args=(request_id,), eta=at)
 
 
-def build_runtime(settings: Settings) -> Runtime:
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy.for_testing() if settings.testing else RetryPolicy()
+
+
+def build_calendly_client(settings: Settings) -> CalendlyClient:
+    """The Calendly client of one process, on the shared rate budget."""
     if settings.calendly_token is None:
         raise MissingToken
-    sessions = db.make_session_factory(db.make_engine(settings.database_url))
+    token = settings.calendly_token.get_secret_value()
     http = build_http_client(
         settings.calendly_url,
-        settings.calendly_token.get_secret_value(),
+        token,
         connect_timeout=settings.http_connect_timeout_seconds,
         read_timeout=settings.http_read_timeout_seconds,
     )
-    token = settings.calendly_token.get_secret_value()
-    policy = RetryPolicy.for_testing() if settings.testing else RetryPolicy()
-    client = CalendlyClient(
+    return CalendlyClient(
         http,
         budget=build_budget(settings),
         budget_key=budget_key_for(token),
-        retry=policy,
+        retry=retry_policy(settings),
         max_budget_wait_seconds=DEFAULT_MAX_BUDGET_WAIT_SECONDS,
     )
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    sessions = db.make_session_factory(db.make_engine(settings.database_url))
+    client = build_calendly_client(settings)
+    policy = retry_policy(settings)
     context = BookingContext(
         settings=settings,
         sessions=sessions,

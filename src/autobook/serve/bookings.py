@@ -34,7 +34,7 @@ def _context(request: Request) -> IntakeContext:
     return context
 
 
-async def _admit(request: Request, *, body_required: bool) -> tuple[Caller, bytes]:
+async def admit(request: Request, *, body_required: bool) -> tuple[Caller, bytes]:
     """Authenticate, check media type and size, verify the signature and count the call."""
     ctx = _context(request)
     caller = await identify(request, ctx)
@@ -80,7 +80,7 @@ def _existing(ctx: IntakeContext, request_id: str, source_id: int) -> BookingReq
 
 async def submit(request: Request) -> Response:
     ctx = _context(request)
-    caller, body = await _admit(request, body_required=True)
+    caller, body = await admit(request, body_required=True)
     items, mapping_problems, batch = _items(caller, decode(body), ctx)
     results = await ctx.run(
         intake.submit_many,
@@ -123,7 +123,7 @@ def _read(ctx: IntakeContext, request_id: str, source_id: int) -> dict[str, Any]
 
 async def read(request: Request) -> Response:
     ctx = _context(request)
-    caller, _ = await _admit(request, body_required=False)
+    caller, _ = await admit(request, body_required=False)
     request_id = request.path_params["request_id"]
     found = await ctx.run(_read, ctx, request_id, caller.source_id)
     if found is None:
@@ -171,7 +171,7 @@ def _withdraw(
 
 async def cancel(request: Request) -> Response:
     ctx = _context(request)
-    caller, body = await _admit(request, body_required=False)
+    caller, body = await admit(request, body_required=False)
     reason = _cancel_reason(decode(body) if body.strip() else None)
     request_id = request.path_params["request_id"]
     done = await ctx.run(_withdraw, ctx, request_id, caller.source_id, reason)
