@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from autobook import store
 from autobook.errors import FieldProblem, InvalidRequest
 from autobook.models import NextAction, RequestStatus
+from autobook.proposals import choice
 from autobook.quoting import quote
 from autobook.request_horizon import horizon_problems
 from autobook.request_limits import safe_copy
@@ -124,7 +125,9 @@ def record(
     """
     problems: tuple[FieldProblem, ...] = ()
     try:
-        request = _validated(raw, now)
+        # A booking of a proposed time is completed from its proposal (`proposals.choice`).
+        expanded = choice.expand(session, raw, now=now, source_id=source_id)
+        request = _validated(expanded, now)
     except InvalidRequest as exc:
         problems = tuple(exc.problems)
         request_id = request_id_of(raw) or synthetic_request_id(raw)
@@ -139,7 +142,7 @@ def record(
             source_id=source_id,
         )
     else:
-        payload = raw
+        payload = expanded
         due_at = max(request.start_after, now) if request.start_after else now
         message = "received"
         if request.start_after and request.start_after > now:
@@ -147,7 +150,7 @@ def record(
         row, created = store.intake(
             session,
             request_id=request.request_id,
-            payload=raw,
+            payload=expanded,
             status=RequestStatus.RECEIVED,
             next_action=NextAction.SEARCH,
             next_action_at=due_at,

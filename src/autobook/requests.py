@@ -312,6 +312,12 @@ class BookingRequest(_Strict):
     tracking: Tracking | None = None
     callback_url: HttpUrl | None = None
     allow_unusual_email: StrictBool = False
+    # Booking a proposed time (DESIGN §8): intake fills `start_time` (and the event type and
+    # window) from the proposal, so the worker books exactly that slot with no search.
+    proposal_id: NonBlank | None = None
+    choice: int | None = Field(default=None, strict=True, ge=1, le=10)
+    start_time: Instant | None = None
+    if_taken: Literal["propose", "nearest", "fail"] | None = None
 
     @field_validator("event_guests", "questions_and_answers", mode="before")
     @classmethod

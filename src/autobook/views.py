@@ -51,6 +51,7 @@ def event_type_label(row: BookingRequestRow) -> str | None:
 
 def as_json(row: BookingRequestRow) -> dict[str, Any]:
     """The public shape of one request (DESIGN §2): stable keys, UTC times with Z."""
+    extra = row.extra or {}
     return {
         "request_id": row.request_id,
         "status": str(row.status),
@@ -68,6 +69,8 @@ def as_json(row: BookingRequestRow) -> dict[str, Any]:
         "next_action_at": utc_z(row.next_action_at),
         "created_at": utc_z(row.created_at),
         "updated_at": utc_z(row.updated_at),
+        # A chosen time that was taken: a fresh proposal to offer instead (DESIGN §8).
+        **({"alternatives": extra["alternatives"]} if "alternatives" in extra else {}),
     }
 
 

@@ -36,6 +36,7 @@ from autobook.booking.body import (
 )
 from autobook.booking.booked_event import known_event
 from autobook.booking.cancel import cancel_meeting
+from autobook.booking.chosen import search_chosen
 from autobook.booking.constraints import constraints_for
 from autobook.booking.context import LeaseLost
 from autobook.booking.failures import describe_refusal
@@ -148,6 +149,8 @@ class Steps(Outcomes):
             self._calendly_failure(exc, during="resolving the event type")
             return None, None
         self._log("resolved", f"event type {event_type.name!r}", {"uri": event_type.uri})
+        if self.request.start_time is not None:  # a proposed time a person chose
+            return search_chosen(self, event_type)
         windows = request_windows(self.request, self.ctx.settings, self._now())
         owner = slot_owner(event_type)
         contended = False

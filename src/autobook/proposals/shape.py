@@ -23,6 +23,8 @@ KEYS = frozenset({"event_type", "timezone", "invitee", "window", "prefer", "coun
 # The booking schema needs an invitee and an id; a proposal has neither until a person chooses.
 PLACEHOLDER_ID = "proposal"
 PLACEHOLDER_EMAIL = "proposal@example.com"
+PLACEHOLDER_NAME = "proposal"
+PLACEHOLDER_NAME = "proposal"
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,12 @@ def parse_proposal_request(raw: object) -> ProposalRequest:
     timezone = _timezone(raw, problems)
     booking: dict[str, Any] = {
         "request_id": PLACEHOLDER_ID,
-        "invitee": raw.get("invitee") or {"email": PLACEHOLDER_EMAIL, "timezone": timezone},
+        "invitee": raw.get("invitee")
+        or {
+            "name": PLACEHOLDER_NAME,
+            "email": PLACEHOLDER_EMAIL,
+            "timezone": timezone,
+        },
         **{key: raw[key] for key in ("event_type", "window", "prefer") if key in raw},
     }
     if "event_type" not in raw:

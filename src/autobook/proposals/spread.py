@@ -7,7 +7,8 @@ The spread rule (documented in the README, "Proposals"):
   round goes through the days again, and so on.
 - Parts of the day alternate, morning (before 12:00 local) and afternoon (from 12:00): the
   first offer takes the part of the first matching slot, the next one the other part, and so on.
-  A day with nothing in the wanted part gives its first slot of the other part.
+  A day with nothing in the wanted part gives its first slot of the other part; a day visited
+  again gives the part it has not given yet.
 - Within a day and part, the first slot in the request's order.
 So three offers over a week are three days, morning, afternoon, morning: never the three first
 quarter-hours of one morning. The offers are listed in time order, numbered from 1.
@@ -30,6 +31,10 @@ def part_of_day(local: datetime) -> str:
     return MORNING if local.time() < NOON else AFTERNOON
 
 
+def _other(part: str) -> str:
+    return AFTERNOON if part == MORNING else MORNING
+
+
 def spread(starts: Sequence[datetime], count: int, zone: ZoneInfo) -> list[datetime]:
     """Up to `count` of `starts` (in the request's order), spread as the module says."""
     by_day: dict[date, list[datetime]] = {}
@@ -40,6 +45,7 @@ def spread(starts: Sequence[datetime], count: int, zone: ZoneInfo) -> list[datet
     days = list(by_day)  # insertion order: the request's order
     wanted = part_of_day(starts[0].astimezone(zone))
     chosen: list[datetime] = []
+    used: dict[date, set[str]] = {}
     while len(chosen) < count and any(by_day.values()):
         for day in days:
             if len(chosen) >= count:
@@ -47,10 +53,13 @@ def spread(starts: Sequence[datetime], count: int, zone: ZoneInfo) -> list[datet
             left = by_day[day]
             if not left:
                 continue
-            pick = next((s for s in left if part_of_day(s.astimezone(zone)) == wanted), left[0])
+            part = wanted if wanted not in used.get(day, set()) else _other(wanted)
+            pick = next((s for s in left if part_of_day(s.astimezone(zone)) == part), left[0])
             left.remove(pick)
             chosen.append(pick)
-            wanted = AFTERNOON if part_of_day(pick.astimezone(zone)) == MORNING else MORNING
+            picked = part_of_day(pick.astimezone(zone))
+            used.setdefault(day, set()).add(picked)
+            wanted = _other(picked)
     return sorted(chosen)
 
 

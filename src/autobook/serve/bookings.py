@@ -21,6 +21,7 @@ from autobook.serve.body import decode, read_body, require_json
 from autobook.serve.callers import Caller, check_rate, identify, verify_signature
 from autobook.serve.context import IntakeContext
 from autobook.serve.problems import AsciiJSONResponse, Refusal, not_found
+from autobook.serve.waiting import wait_terminal, waiting_seconds
 from autobook.sources.mapping import MappingError, apply
 
 log = logging.getLogger("autobook.serve")
@@ -99,6 +100,12 @@ async def submit(request: Request) -> Response:
         listed = [{**content, "http_status": status} for status, content in answers]
         return AsciiJSONResponse({"results": listed}, status_code=207)
     ((status, content),) = answers
+    wait = waiting_seconds(request)
+    if status in (200, 202) and wait > 0:  # hold the answer until the outcome is known
+        row = await wait_terminal(ctx, results[0].request_id, caller.source_id, wait)
+        if row is not None:
+            terminal = row.status.is_terminal
+            return AsciiJSONResponse(record_json(row, base), status_code=200 if terminal else 202)
     if status == 200:  # the same body again: answer with the request as it stands now
         row = await ctx.run(_existing, ctx, results[0].request_id, caller.source_id)
         if row is not None:

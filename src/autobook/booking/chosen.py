@@ -1,0 +1,140 @@
+"""Book the time a person chose from a proposal: exactly that slot, with no search.
+
+The chosen start becomes a one-candidate list for `Steps._hold_first_free`, so the slot is
+held and the intent committed in one transaction under the slot-choice lock, and the POST,
+its classification and reconciliation are those of every booking. No availability is polled:
+our own holds since the proposal's lifetime began stand in for a poll (a booking of ours at
+that slot made since then holds it).
+
+When the slot is taken (our other requests hold it, or Calendly said `already_filled`, which
+put it in the request's excluded slots), `if_taken` decides:
+- `propose` (the default): `no_slot`, the reason saying the chosen time was taken, and a fresh
+  proposal for the same request in `alternatives` (one availability call);
+- `nearest`: the matching slot nearest the chosen one is booked, through the normal hold;
+- `fail`: `no_slot`, with the reason.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from autobook.booking.blocking import slot_owner
+from autobook.booking.polling import request_windows
+from autobook.calendly.models import AvailableTime, EventType
+from autobook.errors import CalendlyError
+from autobook.models import NextAction, RequestStatus
+from autobook.times import utc_z
+
+if TYPE_CHECKING:
+    from autobook.booking.steps import Chosen, Steps
+
+ALTERNATIVES = "alternatives"
+
+
+def search_chosen(steps: Steps, event_type: EventType) -> tuple[NextAction | None, Chosen | None]:
+    from autobook.booking.steps import Candidates, Chosen
+
+    request = steps.request
+    assert request is not None
+    assert request.start_time is not None
+    start = request.start_time
+    owner = slot_owner(event_type)
+    if start not in steps._excluded:
+        since = steps._now() - timedelta(seconds=steps.ctx.settings.proposal_lifetime_seconds)
+        slot = AvailableTime(start_time=start, start_time_raw=utc_z(start), invitees_remaining=1)
+        held = steps._hold_first_free(event_type, owner, Candidates(since, [slot]))
+        if isinstance(held, Chosen) or held is None:
+            return (NextAction.BOOK, held) if held is not None else (None, None)
+    taken = f"the chosen time {utc_z(start)} was taken before it could be booked"
+    how = request.if_taken or "propose"
+    steps._log("chosen_taken", f"{taken}; if_taken: {how}")
+    if how == "nearest":
+        return _nearest(steps, event_type, taken)
+    if how == "propose":
+        _release_with_alternatives(steps, event_type, taken)
+    else:
+        steps._release(RequestStatus.NO_SLOT, reason=taken, log_kind="no_slot")
+    return None, None
+
+
+def _nearest(
+    steps: Steps, event_type: EventType, taken: str
+) -> tuple[NextAction | None, Chosen | None]:
+    """Hold the matching slot nearest the chosen one, among the windows the proposal searched."""
+    from autobook.booking.steps import Candidates, Chosen
+
+    request = steps.request
+    assert request is not None
+    assert request.start_time is not None
+    chosen_start = request.start_time
+    steps._excluded.add(chosen_start)
+    windows = request_windows(request, steps.ctx.settings, steps._now())
+    slots: list[AvailableTime] = []
+    polled_at = steps._now()
+    try:
+        for candidates in steps._candidates(event_type, windows):
+            slots.extend(candidates.slots)
+            polled_at = min(polled_at, candidates.polled_at)
+    except CalendlyError as exc:
+        steps._calendly_failure(exc, during="polling availability")
+        return None, None
+    if slots:
+        slots.sort(key=lambda t: abs(t.start_time - chosen_start))
+        held = steps._hold_first_free(
+            event_type, slot_owner(event_type), Candidates(polled_at, slots)
+        )
+        if isinstance(held, Chosen) or held is None:
+            return (NextAction.BOOK, held) if held is not None else (None, None)
+    steps._release(
+        RequestStatus.NO_SLOT,
+        reason=f"{taken}, and no other matching slot is free",
+        log_kind="no_slot",
+        event_type_uri=event_type.uri,
+    )
+    return None, None
+
+
+def _release_with_alternatives(steps: Steps, event_type: EventType, taken: str) -> None:
+    from autobook.proposals.engine import Proposer
+
+    request = steps.request
+    row = steps._claimed_row
+    assert request is not None
+    assert request.start_time is not None
+    proposer = Proposer(
+        steps.ctx.settings,
+        steps.ctx.sessions,
+        steps.ctx.client,
+        steps.ctx.resolver,
+        steps.ctx.snapshots,
+        steps.ctx.clock,
+    )
+    wanted = {
+        "event_type": event_type.uri,
+        "timezone": request.invitee.timezone,
+        "prefer": request.prefer,
+        **(
+            {"window": request.window.model_dump(mode="json", exclude_none=True)}
+            if request.window
+            else {}
+        ),
+    }
+    extra = dict(row.extra or {})
+    reason = f"{taken}; other times are proposed in alternatives"
+    try:
+        proposal = proposer.propose(
+            wanted,
+            source_id=row.source_id,
+            exclude=frozenset(steps._excluded | {request.start_time}),
+        )
+        extra[ALTERNATIVES] = proposal.as_json()
+    except CalendlyError as exc:
+        reason = f"{taken}; no alternatives could be proposed ({exc.message})"
+    steps._release(
+        RequestStatus.NO_SLOT,
+        reason=reason,
+        log_kind="no_slot",
+        event_type_uri=event_type.uri,
+        extra=extra,
+    )
