@@ -1,0 +1,206 @@
+"""`autobook mcp`: the booking tools for AI agents, on the official `mcp` SDK (DESIGN §8).
+
+The tools follow the guide's conversation: find the event type, propose a few times, let the
+person choose, book exactly that choice (`book_time` is the confirmation step and books only a
+proposed time), then read or cancel it. Each tool's structured output carries the HTTP API's
+fields (`POST /v1/proposals`, `GET /v1/bookings/{id}`); a refusal is a tool error whose text
+names the field and the reason (e.g. `invitee.email: ... did you mean ada@gmail.com?`).
+
+Transport: stdio (what desktop clients spawn). The blocking work (database, Calendly) runs in
+a worker thread, so the event loop keeps serving the protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import anyio.to_thread
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
+
+from autobook.agents.service import AgentService
+from autobook.errors import AutobookError, InvalidRequest
+
+T = TypeVar("T")
+
+INSTRUCTIONS = (
+    "Book Calendly meetings safely. Never book without the person's confirmation: first "
+    "find_event_types, then propose_times and show the labels to the person, then book_time "
+    "with the choice they picked. Retrying book_time with the same proposal and choice is "
+    "safe: it returns the same booking. Confirm with start_time_local and the cancel_url."
+)
+
+
+async def _call(function: Callable[..., T], *args: Any) -> T:
+    try:
+        return await anyio.to_thread.run_sync(functools.partial(function, *args))
+    except InvalidRequest as exc:
+        raise ToolError("; ".join(str(p) for p in exc.problems) or exc.message) from None
+    except AutobookError as exc:
+        raise ToolError(exc.message) from None
+
+
+def build_server(service: AgentService) -> MCPServer:
+    # WARNING: the SDK logs a failed call with its text at INFO, and that text may quote an email.
+    server = MCPServer("autobook", instructions=INSTRUCTIONS, log_level="WARNING")
+
+    @server.tool(structured_output=True)
+    async def find_event_types(
+        query: Annotated[
+            str | None, Field(description="words of the event type's name or slug, e.g. 'demo'")
+        ] = None,
+        owner: Annotated[
+            str | None, Field(description="the host's email, e.g. taylor@acme.com")
+        ] = None,
+    ) -> dict[str, Any]:
+        """List the active event types of the organization that match `query` and `owner`.
+
+        Returns `event_types`: each with `uri` (pass it to propose_times), `name`, `slug`,
+        `duration` (minutes), `owner` (host email) and `pooling_type`.
+        """
+        return await _call(service.find_event_types, query, owner)
+
+    @server.tool(structured_output=True)
+    async def propose_times(
+        event_type: Annotated[
+            str, Field(description="an event type URI from find_event_types, or its slug")
+        ],
+        timezone: Annotated[
+            str, Field(description="the person's IANA timezone, e.g. America/New_York")
+        ],
+        days: Annotated[
+            list[str] | None, Field(description="allowed weekdays, e.g. ['mon', 'wed']")
+        ] = None,
+        hours: Annotated[
+            list[str] | None,
+            Field(description="allowed local hours, e.g. ['13:00-17:00'] for afternoons"),
+        ] = None,
+        earliest: Annotated[
+            str | None, Field(description="first allowed day, YYYY-MM-DD, in `timezone`")
+        ] = None,
+        latest: Annotated[
+            str | None, Field(description="last allowed day, YYYY-MM-DD, in `timezone`")
+        ] = None,
+        count: Annotated[int, Field(ge=1, le=10, description="how many times to offer")] = 3,
+    ) -> dict[str, Any]:
+        """Offer up to `count` open times that meet the constraints, spread over days and
+        mornings/afternoons, labelled in `timezone`. Show the labels to the person and ask which
+        one they want. Returns `proposal_id`, `expires_at` and `slots` (each `choice`,
+        `start_time` in UTC, `start_time_local`, `label`). Books nothing.
+        """
+        window: dict[str, Any] = {"timezone": timezone}
+        for key, value in (("days", days), ("hours", hours)):
+            if value:
+                window[key] = value
+        for key, text in (("earliest", earliest), ("latest", latest)):
+            if text:
+                window[key] = text
+        ref: object = event_type if "://" in event_type else {"slug": event_type}
+        document = {"event_type": ref, "timezone": timezone, "window": window, "count": count}
+        return await _call(service.propose_times, document)
+
+    @server.tool(structured_output=True)
+    async def book_time(
+        proposal_id: Annotated[str, Field(description="from propose_times")],
+        choice: Annotated[int, Field(ge=1, le=10, description="the slot the person chose")],
+        name: Annotated[str, Field(description="the person's full name")],
+        email: Annotated[str, Field(description="the person's email")],
+        timezone: Annotated[str, Field(description="the person's IANA timezone")],
+        guests: Annotated[
+            list[str] | None, Field(description="emails of guests to invite (at most 10)")
+        ] = None,
+        answers: Annotated[
+            dict[str, str] | None,
+            Field(description="answers to the event type's questions, by question text"),
+        ] = None,
+        location: Annotated[
+            str | None,
+            Field(
+                description="a location kind, e.g. 'zoom_conference', or 'kind: detail', "
+                "e.g. 'outbound_call: +14155550100'"
+            ),
+        ] = None,
+    ) -> dict[str, Any]:
+        """Book the time the person confirmed: exactly `choice` of `proposal_id`, nothing else.
+
+        Waits up to 30 s for the outcome and returns the booking's status (`status`,
+        `start_time`, `start_time_local`, `cancel_url`, `reschedule_url`, `request_id`, and
+        `alternatives` if the time was taken meanwhile). Calling it again with the same
+        proposal and choice returns the same booking: it never books twice.
+        """
+        body: dict[str, Any] = {
+            "invitee": {"name": name, "email": email, "timezone": timezone},
+        }
+        if guests:
+            body["event_guests"] = guests
+        if answers:
+            body["questions_and_answers"] = [
+                {"question": q, "answer": a, "position": n}
+                for n, (q, a) in enumerate(answers.items())
+            ]
+        if location:
+            kind, _, detail = location.partition(":")
+            body["location"] = {
+                "kind": kind.strip(),
+                **({"location": detail.strip()} if detail.strip() else {}),
+            }
+        return await _call(service.book_time, proposal_id, choice, body)
+
+    @server.tool(structured_output=True)
+    async def booking_status(
+        request_id: Annotated[str, Field(description="the request_id book_time returned")],
+    ) -> dict[str, Any]:
+        """Read a booking: `status`, `reason`, `start_time`, `start_time_local`, the links, and
+        `log` (what happened, in order)."""
+        return await _call(service.booking_status, request_id)
+
+    @server.tool(structured_output=True)
+    async def cancel_booking(
+        request_id: Annotated[str, Field(description="the request_id book_time returned")],
+        reason: Annotated[str | None, Field(description="why, shown to the host")] = None,
+    ) -> dict[str, Any]:
+        """Cancel a booking (its meeting is canceled at Calendly once), or withdraw a request
+        that is not booked yet. Returns the request as it stands, with `cancel`."""
+        return await _call(service.cancel_booking, request_id, reason)
+
+    return server
+
+
+def run(args: argparse.Namespace) -> int:
+    from autobook import db
+    from autobook.config import get_settings
+    from autobook.proposals import proposer_for
+    from autobook.tasks import BOOK_TASK
+    from autobook.worker import create_app
+
+    settings = get_settings()
+    db.upgrade(settings.database_url)
+    sessions = db.make_session_factory(db.make_engine(settings.database_url))
+    app = create_app(settings)
+
+    def ring(request_id: str) -> None:
+        app.send_task(BOOK_TASK, args=(request_id,))
+
+    service = AgentService(proposer_for(settings, sessions), sessions, ring)
+    try:
+        build_server(service).run("stdio")
+    finally:
+        app.close()
+    return 0
+
+
+def add_parser(commands: Any) -> None:
+    mcp = commands.add_parser(
+        "mcp",
+        help="serve the booking tools to AI agents over MCP (stdio)",
+        description=(
+            "An MCP server with find_event_types, propose_times, book_time, booking_status "
+            "and cancel_booking. Register it with an MCP client as the command `autobook mcp`; "
+            "a worker must run to book."
+        ),
+    )
+    mcp.set_defaults(handler=run)
