@@ -434,14 +434,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     # The HTTP intake's commands live beside their code, so this file only lists them.
     from autobook import sources_cli
-    from autobook.agents import mcp_server
+    from autobook.agents import command as mcp_command
     from autobook.proposals import command as propose_command
     from autobook.serve import command as serve_command
 
     serve_command.add_parser(commands, _port, _positive)
     sources_cli.add_parser(commands, _positive)
     propose_command.add_parser(commands)
-    mcp_server.add_parser(commands)
+    mcp_command.add_parser(commands)
     return parser
 
 

@@ -173,7 +173,7 @@ def build_server(service: AgentService) -> MCPServer:
 def run(args: argparse.Namespace) -> int:
     from autobook import db
     from autobook.config import get_settings
-    from autobook.proposals import proposer_for
+    from autobook.proposals.engine import proposer_for
     from autobook.tasks import BOOK_TASK
     from autobook.worker import create_app
 
@@ -191,16 +191,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         app.close()
     return 0
-
-
-def add_parser(commands: Any) -> None:
-    mcp = commands.add_parser(
-        "mcp",
-        help="serve the booking tools to AI agents over MCP (stdio)",
-        description=(
-            "An MCP server with find_event_types, propose_times, book_time, booking_status "
-            "and cancel_booking. Register it with an MCP client as the command `autobook mcp`; "
-            "a worker must run to book."
-        ),
-    )
-    mcp.set_defaults(handler=run)

@@ -24,8 +24,8 @@ from autobook.booking.resolve import EventTypeResolver
 from autobook.calendly.models import EventType
 from autobook.errors import AutobookError
 from autobook.models import BookingRequestRow
-from autobook.proposals import Proposer
 from autobook.proposals import choice as choice_of
+from autobook.proposals.engine import Proposer
 from autobook.requests import parse_request
 from autobook.times import utc_now, utc_z
 

@@ -19,7 +19,7 @@ from autobook.request_text import decode_json_document
 def run(args: argparse.Namespace) -> int:
     from autobook import db
     from autobook.config import get_settings
-    from autobook.proposals import proposer_for
+    from autobook.proposals.engine import proposer_for
 
     try:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from autobook.errors import CalendlyError, InvalidRequest, RequestRejected
-from autobook.proposals import Proposal, Proposer, proposer_for
+from autobook.proposals.engine import Proposal, Proposer, proposer_for
 from autobook.serve.body import decode
 from autobook.serve.bookings import admit
 from autobook.serve.context import IntakeContext
