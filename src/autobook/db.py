@@ -22,6 +22,7 @@ masked, never SQLAlchemy's text (which may quote the URL or the statement).
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -43,6 +44,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Any constant 64-bit number works; it only has to be the same in every autobook process.
 POSTGRES_MIGRATION_LOCK_KEY = 0x6175746F626F6F6B  # "autobook"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# Alembic is imported only when a migration may run, by then after a command set up its logging:
+# its import-time notes ("setup plugin ...") are not for an operator.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 class DatabaseUnavailable(AutobookError):
