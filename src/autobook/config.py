@@ -58,6 +58,9 @@ DEFAULT_EVENT_TYPE_CACHE_SECONDS = 300
 # How long offered times can be chosen: long enough for a person to answer a chat or an email.
 DEFAULT_PROPOSAL_LIFETIME_SECONDS = 30 * 60
 MAX_PROPOSAL_LIFETIME_SECONDS = 7 * 24 * 3600
+DEFAULT_CALLBACK_TIMEOUT_SECONDS = 10.0
+DEFAULT_CALLBACK_RETRY_BASE_SECONDS = 10.0
+DEFAULT_CALLBACK_RETRY_MAX_SECONDS = 3600.0
 
 
 class Plan(StrEnum):
@@ -179,6 +182,15 @@ class Settings(BaseSettings):
     plan_invitees_per_hour: int | None = Field(None, ge=1, le=1_000_000)
     plan_invitees_per_day: int | None = Field(None, ge=1, le=1_000_000)
     testing: bool = False
+    # UNSAFE outside tests and closed networks: lets callbacks go to loopback, private,
+    # link-local and metadata addresses, and over plain http (see autobook.callbacks.ssrf).
+    callback_allow_private: bool = False
+    # Signs the callbacks of requests that came from no source (CLI, Python API, raw queue):
+    # a Standard Webhooks secret, `whsec_` and base64.
+    callback_secret: SecretStr | None = None
+    callback_timeout_seconds: float = Field(DEFAULT_CALLBACK_TIMEOUT_SECONDS, gt=0, le=120)
+    callback_retry_base_seconds: float = Field(DEFAULT_CALLBACK_RETRY_BASE_SECONDS, gt=0, le=3600)
+    callback_retry_max_seconds: float = Field(DEFAULT_CALLBACK_RETRY_MAX_SECONDS, gt=0, le=86400)
 
     @field_validator(
         "plan_general_per_minute",

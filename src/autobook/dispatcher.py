@@ -9,6 +9,10 @@ message is harmless anyway: the claim refuses it.
 While sending is paused by a 401 the store hands out nothing; instead one dispatcher per
 `token_check_interval` asks Calendly who the token belongs to (`GET /users/me`, which books
 nothing) and lifts the pause when the token works again.
+
+The same tick sends the callbacks that are due (`store.outbox`): new ones, retries whose time
+came, and those whose deliverer died mid-POST. The pause does not hold them: they call no
+Calendly.
 """
 
 from __future__ import annotations
@@ -76,4 +80,27 @@ def dispatch_due(
             break
     if sent:
         log.info("dispatcher: sent %d due requests", sent)
+    return sent
+
+
+def dispatch_callbacks(
+    sessions: sessionmaker[Session],
+    now: datetime,
+    *,
+    send: Callable[[int], None],
+    redispatch_after: timedelta = REDISPATCH_AFTER,
+) -> int:
+    """Send the due callbacks; returns how many were sent."""
+    with sessions.begin() as session:
+        due = store.outbox.take_due(
+            session, now=now, limit=DISPATCH_BATCH, redispatch_after=redispatch_after
+        )
+    sent = 0
+    for callback_id in due:
+        try:
+            send(callback_id)
+            sent += 1
+        except Exception:
+            log.warning("dispatcher: could not send callback %d; will retry", callback_id)
+            break
     return sent

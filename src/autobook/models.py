@@ -18,6 +18,8 @@ Invariants:
   its SHA-256 digest, a signing secret sealed (see `autobook.sources.sealing`).
 - A booked request whose cancellation at Calendly is due keeps its terminal status `booked` with
   next action `cancel`; it is the one terminal row with a next action (see `store.withdraw`).
+- `callback` is the outbox: a row is written in the transaction of the outcome it reports, and
+  its `webhook_id` never changes, whatever the number of attempts (`callback_attempt`).
 """
 
 from __future__ import annotations
@@ -53,6 +55,8 @@ SOURCE_NAME_LENGTH = 64
 DIGEST_LENGTH = 64  # a SHA-256 digest in hex
 LOG_KIND_LENGTH = 32
 TOKEN_LENGTH = 64
+CALLBACK_URL_LENGTH = 2048
+WEBHOOK_ID_LENGTH = 64
 SERVICE_STATE_ID = 1
 
 
@@ -363,6 +367,10 @@ class IntakeSourceRow(Base):
     mapping_yaml: Mapped[str | None] = mapped_column(Text)
     mapping_file: Mapped[str | None] = mapped_column(String(URI_LENGTH))
     rate_per_minute: Mapped[int] = mapped_column(Integer)
+    # Where outcomes are called back when a request names no `callback_url`.
+    callback_url: Mapped[str | None] = mapped_column(String(CALLBACK_URL_LENGTH))
+    # The Standard Webhooks secret that signs its callbacks, sealed like `secret_sealed`.
+    callback_secret_sealed: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -412,3 +420,56 @@ class ProposalRow(Base):
     polled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class CallbackState(StrEnum):
+    """pending (due at `next_attempt_at`) -> delivered | failed (gave up, or no way to sign)."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class CallbackRow(Base):
+    """One outcome event to POST to a source: the outbox row, written with the outcome."""
+
+    __tablename__ = "callback"
+    __table_args__ = (Index("ix_callback_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Sent as `webhook-id` on every attempt: the receiver's deduplication key.
+    webhook_id: Mapped[str] = mapped_column(String(WEBHOOK_ID_LENGTH), unique=True)
+    request_pk: Mapped[int] = mapped_column(
+        ForeignKey("booking_request.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("intake_source.id", ondelete="SET NULL")
+    )
+    event: Mapped[str] = mapped_column(String(LOG_KIND_LENGTH))
+    url: Mapped[str] = mapped_column(String(CALLBACK_URL_LENGTH))
+    # The event exactly as it is signed and sent: fixed when the outcome is recorded.
+    body: Mapped[Any] = mapped_column(JsonDocument)
+    state: Mapped[CallbackState] = mapped_column(StrEnumType(CallbackState))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Retries stop here (24 hours after the outcome; a manual retry starts a new window).
+    give_up_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CallbackAttemptRow(Base):
+    """One POST of a callback: its answer (or error) and how long it took."""
+
+    __tablename__ = "callback_attempt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    callback_id: Mapped[int] = mapped_column(
+        ForeignKey("callback.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)

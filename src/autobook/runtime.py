@@ -31,6 +31,8 @@ from autobook.calendly.client import (
     build_http_client,
 )
 from autobook.calendly.retry import RetryPolicy
+from autobook.callbacks.delivery import Courier
+from autobook.callbacks.delivery import build_http as build_callback_http
 from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
 from autobook.times import utc_now
@@ -50,6 +52,7 @@ class Runtime:
     service: BookingService
     client: CalendlyClient
     sweeper: Sweeper
+    courier: Courier
 
 
 def sweep_gate(settings: Settings) -> Callable[[], bool]:
@@ -182,6 +185,7 @@ def build_runtime(settings: Settings) -> Runtime:
         BookingService(context),
         client,
         Sweeper(context, sweep_gate(settings)),
+        Courier(sessions, settings, build_callback_http(settings), clock=utc_now),
     )
 
 

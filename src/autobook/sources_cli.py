@@ -92,15 +92,50 @@ def _how_to_call(auth: SourceAuth, name: str) -> str:
 
 
 def _print_secret(
-    args: argparse.Namespace, source: IntakeSourceRow, secret: str, verb: str
+    args: argparse.Namespace,
+    source: IntakeSourceRow,
+    secret: str,
+    verb: str,
+    callback_secret: str | None = None,
 ) -> None:
     if args.json:
-        print(json.dumps({"name": source.name, "auth": str(source.auth), "secret": secret}))
+        shown = {"name": source.name, "auth": str(source.auth), "secret": secret}
+        if callback_secret is not None:
+            shown["callback_secret"] = callback_secret
+        print(json.dumps(shown))
         return
     how = _how_to_call(source.auth, source.name)
     print(f"source {source.name!r} {verb} ({source.auth}); {how}")
     print("its secret, shown this once (autobook keeps no copy it can show again):")
     print(secret)
+    if callback_secret is not None and callback_secret != secret:
+        print("the Standard Webhooks secret that signs its callbacks, shown this once:")
+        print(callback_secret)
+
+
+def _callback_secret(auth: SourceAuth, secret: str) -> str:
+    """A standard_webhooks source verifies our callbacks with its own secret; others get one."""
+    from autobook.sources import credentials
+
+    if auth is SourceAuth.STANDARD_WEBHOOKS:
+        return secret
+    return credentials.new_secret(SourceAuth.STANDARD_WEBHOOKS)
+
+
+def _seal(secret: str) -> str:
+    from autobook.config import get_settings
+    from autobook.sources.sealing import sealer_for
+
+    return sealer_for(get_settings(), create=True).seal(secret)
+
+
+def _callback_url_problem(url: str) -> str | None:
+    from autobook.callbacks import ssrf
+    from autobook.config import get_settings
+
+    allow = get_settings().callback_allow_private
+    why = ssrf.problem(url, allow_private=allow, must_resolve=False)
+    return None if why is None else f"--callback-url {why}"
 
 
 def _add(args: argparse.Namespace) -> int:
@@ -115,9 +150,13 @@ def _add(args: argparse.Namespace) -> int:
         if isinstance(read, str):
             return _fail(read)
         mapping = read
+    if args.callback_url and (why := _callback_url_problem(args.callback_url)):
+        return _fail(why)
     try:
         secret = _secret(auth, args.secret_stdin)
         kept = _stored(auth, secret)
+        callback_secret = _callback_secret(auth, secret)
+        callback_sealed = _seal(callback_secret)
     except (ValueError, store.StoreError) as exc:
         return _fail(str(exc))
     sessions = _sessions()
@@ -133,10 +172,12 @@ def _add(args: argparse.Namespace) -> int:
                 rate_per_minute=args.rate,
                 mapping_yaml=mapping[0],
                 mapping_file=mapping[1],
+                callback_url=args.callback_url,
+                callback_secret_sealed=callback_sealed,
             )
     except store.SourceExists as exc:
         return _fail(str(exc), EXIT_REFUSED)
-    _print_secret(args, source, secret, "added")
+    _print_secret(args, source, secret, "added", callback_secret)
     return 0
 
 
@@ -149,6 +190,7 @@ def _row(source: IntakeSourceRow) -> dict[str, Any]:
         "secret": source.secret_hint,
         "rate_per_minute": source.rate_per_minute,
         "mapping": source.mapping_file,
+        "callback_url": source.callback_url,
         "created_at": utc_z(source.created_at),
         "rotated_at": utc_z(source.rotated_at),
     }
@@ -212,8 +254,21 @@ def _update(args: argparse.Namespace) -> int:
         if isinstance(read, str):
             return _fail(read)
         mapping = read
+    callback_url: tuple[str | None] | None = None
+    if args.no_callback_url:
+        callback_url = (None,)
+    elif args.callback_url:
+        if why := _callback_url_problem(args.callback_url):
+            return _fail(why)
+        callback_url = (args.callback_url,)
     with _sessions().begin() as session:
-        found = store.update_source(session, args.name, mapping=mapping, rate_per_minute=args.rate)
+        found = store.update_source(
+            session,
+            args.name,
+            mapping=mapping,
+            rate_per_minute=args.rate,
+            callback_url=callback_url,
+        )
     if not found:
         return _fail(f"no source named {args.name!r}", EXIT_REFUSED)
     print(f"source {args.name!r} updated")
@@ -231,6 +286,8 @@ def _rotate(args: argparse.Namespace) -> int:
         kept = _stored(source.auth, secret)
     except ValueError as exc:
         return _fail(str(exc))
+    # A standard_webhooks source signs both ways with one secret: rotate both at once.
+    same_secret = source.auth is SourceAuth.STANDARD_WEBHOOKS
     with _sessions().begin() as session:
         store.rotate_source(
             session,
@@ -238,6 +295,7 @@ def _rotate(args: argparse.Namespace) -> int:
             key_digest=kept.key_digest,
             secret_sealed=kept.secret_sealed,
             secret_hint=kept.secret_hint,
+            callback_secret_sealed=kept.secret_sealed if same_secret else None,
         )
     _print_secret(args, source, secret, "rotated: the old secret no longer works")
     return 0
@@ -323,6 +381,9 @@ def add_parser(commands: Any, positive: Any) -> None:
         help="calls a minute it may make (default: %(default)s)",
     )
     add.add_argument("--secret-stdin", action="store_true", help="read its secret from stdin")
+    add.add_argument(
+        "--callback-url", metavar="URL", help="where outcomes go when a request names none"
+    )
     add.add_argument("--json", action="store_true", help="print JSON")
     add.set_defaults(handler=_add)
 
@@ -339,6 +400,8 @@ def add_parser(commands: Any, positive: Any) -> None:
     update.add_argument("--mapping", metavar="FILE", help="a new YAML mapping")
     update.add_argument("--no-mapping", action="store_true", help="drop its mapping")
     update.add_argument("--rate", type=positive, metavar="N", help="calls a minute")
+    update.add_argument("--callback-url", metavar="URL", help="a new default callback URL")
+    update.add_argument("--no-callback-url", action="store_true", help="drop it")
     update.set_defaults(handler=_update)
 
     rotate = actions.add_parser("rotate", help="replace a source's secret; prints it once")

@@ -6,7 +6,8 @@ object), which is recorded first, idempotently. Anything else is a malformed mes
 argument, several, keyword arguments, an id that was never recorded): it is recorded as
 `invalid` under a synthetic id with a reason naming `message` (or `request_id`), the message is
 acknowledged, and the worker goes on.
-`autobook.dispatch` re-sends every request that is due or whose lease expired.
+`autobook.dispatch` re-sends every request that is due or whose lease expired, and every due
+callback. `autobook.deliver_callback` takes a callback's id and makes one attempt at it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 
 BOOK_TASK = "autobook.book"
 DISPATCH_TASK = "autobook.dispatch"
+DELIVER_CALLBACK_TASK = "autobook.deliver_callback"
 
 
 def _wrong_shape_reason(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -94,6 +96,10 @@ def dispatch() -> int:
     """Send `autobook.book` for every request that is due or whose lease expired."""
     rt = runtime.current()
     now = rt.service.ctx.clock()
+    try:
+        dispatcher.dispatch_callbacks(rt.sessions, now, send=send_callback)
+    except Exception:  # never costs the dispatch of requests; they are due again next tick
+        log.exception("dispatch of the due callbacks failed; retried next tick")
     if dispatcher.check_token_if_paused(rt.sessions, rt.client, now):
         return 0
     # First the sweep of the waiting requests: those it makes due go out in this very tick.
@@ -106,3 +112,16 @@ def dispatch() -> int:
 
 def send_book(request_id: str) -> None:
     book.apply_async(args=(request_id,))
+
+
+@shared_task(name=DELIVER_CALLBACK_TASK, ignore_result=True)
+def deliver_callback(callback_id: Any) -> None:
+    """One attempt at a callback; a message that is not a callback id is dropped (logged)."""
+    if isinstance(callback_id, bool) or not isinstance(callback_id, int):
+        log.warning("%s: takes a callback id (an integer); message dropped", DELIVER_CALLBACK_TASK)
+        return
+    runtime.current().courier.deliver(callback_id)
+
+
+def send_callback(callback_id: int) -> None:
+    deliver_callback.apply_async(args=(callback_id,))

@@ -37,6 +37,7 @@ from autobook.models import (
     RequestLogRow,
     RequestStatus,
 )
+from autobook.store import outbox
 from autobook.store._common import Claim, StoreError, StoreUnavailable, UnknownRequest
 from autobook.store.attempts import (
     attempts_for,
@@ -144,6 +145,7 @@ __all__ = [
     "mark_dispatched",
     "note_reconcile_look",
     "note_token_check",
+    "outbox",
     "pause_sending",
     "record_intent",
     "release",

@@ -13,6 +13,8 @@ Each transition is one conditional SQL statement whose WHERE clause is the rule:
 - `release` ends the claim: a terminal status gets `next_action = none` and `finished_at`; any
   other status must name its next action and when, so nothing sits forever.
 - `log` only ever inserts; the database refuses updates of `request_log`.
+- A release into a terminal status the request did not have writes its callback to the outbox
+  in the same transaction (`store.outbox`); so does an intake recorded `invalid`.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from autobook.callbacks.event import event_name
 from autobook.models import (
     BookingRequestRow,
     LogKind,
@@ -35,6 +38,7 @@ from autobook.models import (
     RequestStatus,
     UTCDateTime,
 )
+from autobook.store import outbox
 from autobook.store._common import (
     Claim,
     StoreError,
@@ -149,6 +153,8 @@ def intake(
     if new_pk is not None:
         message = log_message or reason or status.value
         _insert_log(session, new_pk, _intake_log_kind(status), message, None, now)
+        if terminal:
+            outbox.write(session, new_pk, event_name(status), now=now)
         row = load_row(session, new_pk)
     else:
         row = session.execute(
@@ -274,8 +280,14 @@ def release(
         "lease_expires_at": None,
         "updated_at": now,
     }
+    previous: RequestStatus | None = None
     if status.is_terminal and next_action is NextAction.NONE:
         values["finished_at"] = now
+        # Read under the claim, to tell a new outcome (called back) from a booked request
+        # released booked again (a cancellation Calendly refused: nothing changed).
+        previous = session.execute(
+            select(Row.status).where(Row.id == claim.request_pk, Row.fence == claim.fence)
+        ).scalar_one_or_none()
     elif next_action is NextAction.SEARCH and next_action_at is not None:
         # A request withdrawn while its POST was under way is canceled at its next search
         # (`store.withdraw`): make that search due now rather than after a backoff.
@@ -293,6 +305,8 @@ def release(
         from autobook.metrics import definitions as metrics
 
         metrics.request_finished(status.value, submitted_at, now)
+        if previous is not status:
+            outbox.write(session, claim.request_pk, event_name(status), now=now)
     return applied
 
 

@@ -49,10 +49,14 @@ def add_source(
     rate_per_minute: int,
     mapping_yaml: str | None = None,
     mapping_file: str | None = None,
+    callback_url: str | None = None,
+    callback_secret_sealed: str | None = None,
     now: datetime | None = None,
 ) -> Source:
     """Create a source; raises SourceExists if the name is taken."""
     values: dict[str, Any] = {
+        "callback_url": callback_url,
+        "callback_secret_sealed": callback_secret_sealed,
         "name": name,
         "auth": auth,
         "key_digest": key_digest,
@@ -114,13 +118,21 @@ def rotate_source(
     key_digest: str | None,
     secret_sealed: str | None,
     secret_hint: str,
+    callback_secret_sealed: str | None = None,
     now: datetime | None = None,
 ) -> bool:
-    """Replace the source's credentials at once (the old ones stop working); False if unknown."""
+    """Replace the source's credentials at once (the old ones stop working); False if unknown.
+
+    `callback_secret_sealed`, when given, replaces the secret that signs its callbacks too.
+    """
+    extra = (
+        {} if callback_secret_sealed is None else {"callback_secret_sealed": callback_secret_sealed}
+    )
     changed = session.execute(
         update(Source)
         .where(Source.name == name)
         .values(
+            **extra,
             key_digest=key_digest,
             secret_sealed=secret_sealed,
             secret_hint=secret_hint,
@@ -140,9 +152,15 @@ def update_source(
     *,
     mapping: tuple[str | None, str | None] | None = None,
     rate_per_minute: int | None = None,
+    callback_url: tuple[str | None] | None = None,
 ) -> bool:
-    """Change a source's mapping (text, file name) or rate limit; False if unknown."""
+    """Change a source's mapping (text, file name), rate limit or callback URL; False if unknown.
+
+    `callback_url` is a 1-tuple so that `(None,)` can clear it.
+    """
     values: dict[str, Any] = {}
+    if callback_url is not None:
+        values["callback_url"] = callback_url[0]
     if mapping is not None:
         values["mapping_yaml"], values["mapping_file"] = mapping
     if rate_per_minute is not None:

@@ -18,6 +18,7 @@ UPDATE each, and says which applied:
 4. `already`: canceled, or a cancel was requested before; `final`: terminal and not booked
    (`invalid`, `no_slot`, ...): there is nothing to cancel.
 
+A withdrawal writes its `booking.canceled` callback to the outbox in the same transaction.
 Repeating a cancel is harmless: once `cancel_requested_at` is set, cases 2 and 3 no longer apply,
 so a meeting is canceled at Calendly by one claim only.
 """
@@ -30,7 +31,9 @@ from enum import StrEnum
 from sqlalchemy import Update, select, update
 from sqlalchemy.orm import Session
 
+from autobook.callbacks.event import event_name
 from autobook.models import TERMINAL_STATUSES, BookingRequestRow, NextAction, RequestStatus
+from autobook.store import outbox
 from autobook.store._common import now_or_utcnow, transactional
 from autobook.store.lifecycle import _insert_log
 
@@ -81,6 +84,7 @@ def withdraw(
     )
     if withdrawn:
         _insert_log(session, request_pk, "canceled", _reason(WITHDRAWN_REASON, reason), None, now)
+        outbox.write(session, request_pk, event_name(RequestStatus.CANCELED), now=now)
         return Withdrawal.WITHDRAWN
     cancel_due = _applied(
         session,
