@@ -42,6 +42,7 @@ from pydantic import (
     model_validator,
 )
 
+from autobook.callbacks.ssrf import check_callback_url
 from autobook.errors import FieldProblem, InvalidRequest
 from autobook.request_checks import (
     MAX_REQUEST_ID_CHARS,
@@ -310,7 +311,8 @@ class BookingRequest(_Strict):
     )
     questions_and_answers: list[QuestionAnswer] = Field(default_factory=list)
     tracking: Tracking | None = None
-    callback_url: HttpUrl | None = None
+    # Checked against SSRF here and again at each delivery (autobook.callbacks.ssrf).
+    callback_url: Annotated[HttpUrl, AfterValidator(check_callback_url)] | None = None
     allow_unusual_email: StrictBool = False
     # Booking a proposed time (DESIGN §8): intake fills `start_time` (and the event type and
     # window) from the proposal, so the worker books exactly that slot with no search.

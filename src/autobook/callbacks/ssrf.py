@@ -85,3 +85,13 @@ def problem(
         if why is not None:
             return f"host {host} resolves to {why}"
     return None
+
+
+def check_callback_url(url: object) -> object:
+    """The intake's check (a pydantic validator): no resolution required, the setting obeyed."""
+    from autobook.config import get_settings
+
+    why = problem(str(url), allow_private=get_settings().callback_allow_private, must_resolve=False)
+    if why is not None:
+        raise ValueError(f"{why}: callbacks go only to public https addresses")
+    return url
