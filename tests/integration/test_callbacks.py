@@ -1,0 +1,203 @@
+"""Outcome callbacks over real HTTP (issue 11): `autobook serve`, a worker, the sandbox, and a
+real local receiver. Checked: the callback is signed (verified with the `standardwebhooks`
+package) and carries the links, `tracking.salesforce_uuid` and the guests; a receiver failing 3
+times gets it on the 4th attempt under one `webhook-id`, every attempt recorded; a hanging
+receiver delays no booking.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from autobook import store
+from autobook.models import CallbackState
+from tests.conftest import ProxiedStack, StartStack
+from tests.support.intake import Intake, start_intake
+
+pytestmark = pytest.mark.slow
+
+HANG_SECONDS = 30.0
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A callback receiver: `/ok`, `/flaky` (500 three times, then 204), `/hang`."""
+
+    received: list[Received] = field(default_factory=list)
+    failures_left: int = 3
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self) -> tuple[str, ThreadingHTTPServer]:
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", "0"))
+                body = self.rfile.read(length)
+                with outer.lock:
+                    outer.received.append(
+                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                    )
+                    failing = self.path == "/flaky" and outer.failures_left > 0
+                    if failing:
+                        outer.failures_left -= 1
+                if self.path == "/hang":
+                    time.sleep(HANG_SECONDS)
+                self.send_response(500 if failing else 204)
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{server.server_address[1]}", server
+
+    def at(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.path == path]
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    made = Receiver()
+    url, server = made.start()
+    yield made, url
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def stack(start_stack: StartStack) -> ProxiedStack:
+    return start_stack(
+        "embedded",
+        extra_env={
+            "AUTOBOOK_CALLBACK_ALLOW_PRIVATE": "true",
+            "AUTOBOOK_CALLBACK_RETRY_BASE_SECONDS": "0.3",
+            "AUTOBOOK_CALLBACK_TIMEOUT_SECONDS": "3",
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def intake(stack: ProxiedStack) -> Intake:
+    return start_intake(stack)
+
+
+@pytest.fixture(scope="module")
+def source(intake: Intake) -> tuple[str, str]:
+    """(API key, callback secret) of a source."""
+    result = intake.stack.cli("sources", "add", "crm", "--json")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    return shown["secret"], shown["callback_secret"]
+
+
+def _request(request_id: str, callback_url: str) -> dict[str, Any]:
+    return {
+        "request_id": request_id,
+        "event_type": {"slug": "intro"},
+        "invitee": {
+            "name": "Ada Lovelace",
+            "email": f"{request_id}@example.com",
+            "timezone": "America/Chicago",
+        },
+        "event_guests": ["cc@example.com"],
+        "tracking": {"utm_source": "salesforce", "salesforce_uuid": "00Q5e00000AbCdE"},
+        "callback_url": callback_url,
+    }
+
+
+def _wait(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = predicate()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not seen after {timeout}s")
+        time.sleep(0.1)
+
+
+def test_a_booking_callback_arrives_signed_with_links_tracking_and_guests(
+    intake: Intake, source: tuple[str, str], receiver: tuple[Receiver, str]
+) -> None:
+    key, callback_secret = source
+    made, url = receiver
+    assert intake.post(_request("cb-ok", f"{url}/ok"), key=key).status_code == 202
+    (got,) = _wait(lambda: made.at("/ok"), 60, "the callback")
+    # Any Standard Webhooks library verifies it; it raises on a bad signature.
+    event = Webhook(callback_secret).verify(got.body, got.headers)
+    assert got.headers["webhook-id"].startswith("msg_")
+    assert event["type"] == "booking.booked"
+    data = event["data"]
+    assert data["request_id"] == "cb-ok"
+    assert data["status"] == "booked"
+    assert data["cancel_url"]
+    assert data["reschedule_url"]
+    assert data["event_uri"]
+    assert data["invitee_uri"]
+    assert data["start_time"].endswith("Z")
+    assert "America/Chicago" in data["start_time_local"]
+    assert data["tracking"]["salesforce_uuid"] == "00Q5e00000AbCdE"
+    assert data["event_guests"] == ["cc@example.com"]
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the library raises its own error
+        Webhook("whsec_" + "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODk=").verify(
+            got.body, got.headers
+        )
+
+
+def test_a_receiver_failing_three_times_gets_it_on_the_fourth_attempt(
+    intake: Intake, stack: ProxiedStack, source: tuple[str, str], receiver: tuple[Receiver, str]
+) -> None:
+    key, _ = source
+    made, url = receiver
+    assert intake.post(_request("cb-flaky", f"{url}/flaky"), key=key).status_code == 202
+
+    def delivered() -> Any:
+        with stack.sessions() as session:
+            rows = [row for row, rid in store.outbox.list_callbacks(session) if rid == "cb-flaky"]
+            if rows and rows[0].state is CallbackState.DELIVERED:
+                return rows[0], store.outbox.attempts_of(session, rows[0].id)
+        return None
+
+    row, attempts = _wait(delivered, 60, "delivery after three failures")
+    assert [a.status_code for a in attempts] == [500, 500, 500, 204]
+    assert all(a.latency_ms >= 0 for a in attempts)
+    assert row.attempts == 4
+    posts = made.at("/flaky")
+    assert len(posts) == 4
+    assert {p.headers["webhook-id"] for p in posts} == {row.webhook_id}
+
+
+def test_a_hanging_receiver_delays_no_booking(
+    intake: Intake, stack: ProxiedStack, source: tuple[str, str], receiver: tuple[Receiver, str]
+) -> None:
+    key, _ = source
+    made, url = receiver
+    assert intake.post(_request("cb-hang", f"{url}/hang"), key=key).status_code == 202
+    _wait(lambda: made.at("/hang"), 60, "the hanging callback's first POST")
+    started = time.monotonic()
+    ids = [f"cb-after-hang-{n}" for n in range(3)]
+    for request_id in ids:
+        assert intake.post(_request(request_id, f"{url}/ok"), key=key).status_code == 202
+    rows = stack.wait_terminal(ids, timeout=HANG_SECONDS / 2)
+    assert {str(r.status) for r in rows} == {"booked"}
+    assert time.monotonic() - started < HANG_SECONDS / 2
+    assert str(stack.row("cb-hang").status) == "booked"
