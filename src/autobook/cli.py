@@ -436,12 +436,14 @@ def build_parser() -> argparse.ArgumentParser:
     from autobook import sources_cli
     from autobook.agents import command as mcp_command
     from autobook.proposals import command as propose_command
+    from autobook.callbacks import command as callbacks_command
     from autobook.serve import command as serve_command
 
     serve_command.add_parser(commands, _port, _positive)
     sources_cli.add_parser(commands, _positive)
     propose_command.add_parser(commands)
     mcp_command.add_parser(commands)
+    callbacks_command.add_parser(commands, _positive)
     return parser
 
 

@@ -201,3 +201,28 @@ def test_a_hanging_receiver_delays_no_booking(
     assert {str(r.status) for r in rows} == {"booked"}
     assert time.monotonic() - started < HANG_SECONDS / 2
     assert str(stack.row("cb-hang").status) == "booked"
+
+
+def test_callbacks_list_and_retry_on_the_command_line(
+    stack: ProxiedStack, intake: Intake, source: tuple[str, str], receiver: tuple[Receiver, str]
+) -> None:
+    key, _ = source
+    _, url = receiver
+    assert intake.post(_request("cb-cli", f"{url}/ok"), key=key).status_code == 202
+    stack.wait_terminal(["cb-cli"], timeout=60)
+
+    def listed() -> Any:
+        result = stack.cli("callbacks", "list", "--json")
+        assert result.returncode == 0, result.stderr
+        shown = [c for c in json.loads(result.stdout) if c["request_id"] == "cb-cli"]
+        return shown if shown and shown[0]["state"] == "delivered" else None
+
+    (item,) = _wait(listed, 30, "cb-cli delivered in `callbacks list`")
+    assert item["event"] == "booking.booked"
+    assert item["host"] == "127.0.0.1"
+    failed = stack.cli("callbacks", "list", "--failed", "--json")
+    assert all(c["state"] == "failed" for c in json.loads(failed.stdout))
+    refused = stack.cli("callbacks", "retry", str(item["id"]))
+    assert refused.returncode == 1
+    assert "not failed" in refused.stderr
+    assert stack.cli("callbacks", "retry").returncode == 2
