@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -87,11 +90,37 @@ def problem(
     return None
 
 
+INTAKE_RESOLVE_TIMEOUT_SECONDS = 1.0
+INTAKE_RESOLVE_CACHE_SECONDS = 60.0
+_resolved: dict[tuple[str, int], tuple[float, list[Any]]] = {}
+_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="callback-dns")
+
+
+def _intake_resolve(host: str, port: int) -> list[Any]:
+    """The intake's resolver: cached per host, and bounded in time (a slow DNS server must not
+    hold a batch of 500 requests); a name it can't resolve in time is checked at delivery."""
+    now = time.monotonic()
+    cached = _resolved.get((host, port))
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    try:
+        found = _lookups.submit(_resolve, host, port).result(INTAKE_RESOLVE_TIMEOUT_SECONDS)
+    except (OSError, UnicodeError, FutureTimeout):
+        found = []
+    _resolved[(host, port)] = (now + INTAKE_RESOLVE_CACHE_SECONDS, found)
+    return found
+
+
 def check_callback_url(url: object) -> object:
     """The intake's check (a pydantic validator): no resolution required, the setting obeyed."""
     from autobook.config import get_settings
 
-    why = problem(str(url), allow_private=get_settings().callback_allow_private, must_resolve=False)
+    why = problem(
+        str(url),
+        allow_private=get_settings().callback_allow_private,
+        must_resolve=False,
+        resolve=_intake_resolve,
+    )
     if why is not None:
         raise ValueError(f"{why}: callbacks go only to public https addresses")
     return url
