@@ -2,7 +2,8 @@
 real local receiver. Checked: the callback is signed (verified with the `standardwebhooks`
 package) and carries the links, `tracking.salesforce_uuid` and the guests; a receiver failing 3
 times gets it on the 4th attempt under one `webhook-id`, every attempt recorded; a hanging
-receiver delays no booking.
+receiver delays no booking; a worker killed with `kill -9` in the middle of a delivery leaves it
+to the next worker, which delivers it under the same `webhook-id`; `callbacks list`/`retry`.
 """
 
 from __future__ import annotations
@@ -37,10 +38,12 @@ class Received:
 
 @dataclass
 class Receiver:
-    """A callback receiver: `/ok`, `/flaky` (500 three times, then 204), `/hang`."""
+    """A callback receiver: `/ok`, `/flaky` (500 three times, then 204), `/hang`, and
+    `/hang-once` (the first POST hangs, the next ones answer 204)."""
 
     received: list[Received] = field(default_factory=list)
     failures_left: int = 3
+    hung_once: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> tuple[str, ThreadingHTTPServer]:
@@ -57,7 +60,12 @@ class Receiver:
                     failing = self.path == "/flaky" and outer.failures_left > 0
                     if failing:
                         outer.failures_left -= 1
-                if self.path == "/hang":
+                    hang = self.path == "/hang" or (
+                        self.path == "/hang-once" and not outer.hung_once
+                    )
+                    if self.path == "/hang-once":
+                        outer.hung_once = True
+                if hang:
                     time.sleep(HANG_SECONDS)
                 self.send_response(500 if failing else 204)
                 self.end_headers()
@@ -226,3 +234,42 @@ def test_callbacks_list_and_retry_on_the_command_line(
     assert refused.returncode == 1
     assert "not failed" in refused.stderr
     assert stack.cli("callbacks", "retry").returncode == 2
+
+
+def test_a_worker_killed_mid_delivery_leaves_the_callback_to_the_next_one(
+    start_stack: StartStack, receiver: tuple[Receiver, str]
+) -> None:
+    made, url = receiver
+    # A stack of its own: its only worker is killed. Callback timeout 4 s: the kill lands
+    # while the first POST is in flight; the claim's lease (13 s) then lets the next worker in.
+    killed = start_stack(
+        "embedded",
+        workers=0,
+        extra_env={
+            "AUTOBOOK_CALLBACK_ALLOW_PRIVATE": "true",
+            "AUTOBOOK_CALLBACK_RETRY_BASE_SECONDS": "0.3",
+            "AUTOBOOK_CALLBACK_TIMEOUT_SECONDS": "4",
+        },
+    )
+    first = killed.local.start_worker(name="doomed")
+    intake = start_intake(killed)
+    result = killed.cli("sources", "add", "crm", "--json")
+    key, secret = json.loads(result.stdout)["secret"], json.loads(result.stdout)["callback_secret"]
+    assert intake.post(_request("cb-killed", f"{url}/hang-once"), key=key).status_code == 202
+    _wait(lambda: made.at("/hang-once"), 60, "the first POST of the callback")
+    killed.local.stop(first, kill=True)  # SIGKILL to the whole worker, mid-POST
+    killed.local.start_worker(name="next")
+
+    def delivered() -> Any:
+        with killed.sessions() as session:
+            rows = [r for r, rid in store.outbox.list_callbacks(session) if rid == "cb-killed"]
+        return rows if rows and rows[0].state is CallbackState.DELIVERED else None
+
+    (row,) = _wait(delivered, 60, "the callback delivered by the next worker")
+    posts = made.at("/hang-once")
+    assert len(posts) >= 2
+    # One event, one id: the receiver deduplicates on it.
+    assert {p.headers["webhook-id"] for p in posts} == {row.webhook_id}
+    assert {p.body for p in posts} == {posts[0].body}
+    Webhook(secret).verify(posts[-1].body, posts[-1].headers)
+    assert str(killed.row("cb-killed").status) == "booked"
