@@ -188,6 +188,9 @@ class Settings(BaseSettings):
     # Signs the callbacks of requests that came from no source (CLI, Python API, raw queue):
     # a Standard Webhooks secret, `whsec_` and base64.
     callback_secret: SecretStr | None = None
+    # Checks `Calendly-Webhook-Signature` on `POST /v1/calendly/webhook` (beside the keys of the
+    # subscriptions `autobook webhooks ensure` made).
+    calendly_webhook_signing_key: SecretStr | None = None
     callback_timeout_seconds: float = Field(DEFAULT_CALLBACK_TIMEOUT_SECONDS, gt=0, le=120)
     callback_retry_base_seconds: float = Field(DEFAULT_CALLBACK_RETRY_BASE_SECONDS, gt=0, le=3600)
     callback_retry_max_seconds: float = Field(DEFAULT_CALLBACK_RETRY_MAX_SECONDS, gt=0, le=86400)

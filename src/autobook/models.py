@@ -473,3 +473,30 @@ class CallbackAttemptRow(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     latency_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class CalendlyDeliveryRow(Base):
+    """A Calendly webhook delivery already applied: Calendly retries, so a repeat is ignored.
+
+    Calendly sends no delivery id: the key is a digest of the payload URI, the event and its
+    `created_at` (API-NOTES §2.9).
+    """
+
+    __tablename__ = "calendly_delivery"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_digest: Mapped[str] = mapped_column(String(DIGEST_LENGTH), unique=True)
+    event: Mapped[str] = mapped_column(String(LOG_KIND_LENGTH))
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class CalendlySubscriptionRow(Base):
+    """The webhook subscription `autobook webhooks ensure` made, with its signing key sealed."""
+
+    __tablename__ = "calendly_subscription"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str] = mapped_column(String(URI_LENGTH), unique=True)
+    callback_url: Mapped[str] = mapped_column(String(CALLBACK_URL_LENGTH))
+    signing_key_sealed: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -8,6 +8,8 @@ argument, several, keyword arguments, an id that was never recorded): it is reco
 acknowledged, and the worker goes on.
 `autobook.dispatch` re-sends every request that is due or whose lease expired, and every due
 callback. `autobook.deliver_callback` takes a callback's id and makes one attempt at it.
+`autobook.slot_opened` takes an event type URI whose slot opened (a cancellation seen by a
+webhook or the sweep): the waiting requests of that type are searched again at once.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 BOOK_TASK = "autobook.book"
 DISPATCH_TASK = "autobook.dispatch"
 DELIVER_CALLBACK_TASK = "autobook.deliver_callback"
+SLOT_OPENED_TASK = "autobook.slot_opened"
 
 
 def _wrong_shape_reason(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -125,3 +128,16 @@ def deliver_callback(callback_id: Any) -> None:
 
 def send_callback(callback_id: int) -> None:
     deliver_callback.apply_async(args=(callback_id,))
+
+
+@shared_task(name=SLOT_OPENED_TASK, ignore_result=True)
+def slot_opened(event_type_uri: Any) -> None:
+    """Wake the waiting requests of the type: sweep now (no interval gate) and dispatch."""
+    if not isinstance(event_type_uri, str):
+        log.warning("%s: takes an event type URI; message dropped", SLOT_OPENED_TASK)
+        return
+    rt = runtime.current()
+    # The snapshot that showed the slot taken is stale now, for every worker (Redis) or this one.
+    rt.service.ctx.snapshots.forget(event_type_uri)
+    if rt.sweeper.sweep():
+        dispatcher.dispatch_due(rt.sessions, rt.service.ctx.clock(), send=send_book)

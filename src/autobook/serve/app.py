@@ -22,7 +22,7 @@ from starlette.routing import Mount, Route
 
 from autobook import metrics
 from autobook.config import Settings, get_settings
-from autobook.serve import bookings, proposals
+from autobook.serve import bookings, calendly_webhook, proposals
 from autobook.serve.callers import identify
 from autobook.serve.context import IntakeContext
 from autobook.serve.problems import AsciiJSONResponse, Refusal, log_refusal, not_found
@@ -139,6 +139,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/readyz", readyz, methods=["GET"]),
             # Prometheus scrapes it, as on each worker (`autobook.metrics`); no auth, no data.
             Mount("/metrics", app=metrics.asgi_app(settings)),
+            Route("/v1/calendly/webhook", calendly_webhook.receive, methods=["POST"]),
             Route("/v1/bookings", bookings.submit, methods=["POST"]),
             Route("/v1/proposals", proposals.propose, methods=["POST"]),
             Route("/v1/bookings/{request_id:path}/cancel", bookings.cancel, methods=["POST"]),

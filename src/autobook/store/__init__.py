@@ -37,7 +37,7 @@ from autobook.models import (
     RequestLogRow,
     RequestStatus,
 )
-from autobook.store import outbox
+from autobook.store import calendly_events, outbox
 from autobook.store._common import Claim, StoreError, StoreUnavailable, UnknownRequest
 from autobook.store.attempts import (
     attempts_for,
@@ -121,6 +121,7 @@ __all__ = [
     "Withdrawal",
     "add_source",
     "attempts_for",
+    "calendly_events",
     "cancel_requested",
     "claim",
     "claim_token_check",

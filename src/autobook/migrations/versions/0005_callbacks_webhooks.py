@@ -6,9 +6,11 @@ Create Date: 2026-12-01
 
 `callback` is the transactional outbox of outcome events (DESIGN §7): a row is written in the
 transaction that records the outcome, and delivered, with retries, under one `webhook_id`.
-`callback_attempt` records each POST. A source may name a default `callback_url`, and keeps the
-Standard Webhooks secret that signs its callbacks sealed (`callback_secret_sealed`). Plain
-SQLAlchemy types, as in 0001.
+`callback_attempt` records each POST. `calendly_delivery` remembers the Calendly webhook
+deliveries applied (Calendly retries), and `calendly_subscription` the subscription made by
+`autobook webhooks ensure`, its signing key sealed. A source may name a default
+`callback_url`, and keeps the Standard Webhooks secret that signs its callbacks sealed
+(`callback_secret_sealed`). Plain SQLAlchemy types, as in 0001.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ KIND_LENGTH = 32
 ENUM_LENGTH = 16
 URL_LENGTH = 2048
 WEBHOOK_ID_LENGTH = 64
+DIGEST_LENGTH = 64
+URI_LENGTH = 1024
 
 
 def _utc() -> sa.DateTime:
@@ -98,15 +102,42 @@ def _create_callback_attempt() -> None:
     op.create_index(op.f("ix_callback_attempt_callback_id"), "callback_attempt", ["callback_id"])
 
 
+def _create_calendly_tables() -> None:
+    op.create_table(
+        "calendly_delivery",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key_digest", sa.String(DIGEST_LENGTH), nullable=False),
+        sa.Column("event", sa.String(KIND_LENGTH), nullable=False),
+        sa.Column("seen_at", _utc(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendly_delivery")),
+        sa.UniqueConstraint("key_digest", name=op.f("uq_calendly_delivery_key_digest")),
+    )
+    op.create_index(op.f("ix_calendly_delivery_seen_at"), "calendly_delivery", ["seen_at"])
+    op.create_table(
+        "calendly_subscription",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("uri", sa.String(URI_LENGTH), nullable=False),
+        sa.Column("callback_url", sa.String(URL_LENGTH), nullable=False),
+        sa.Column("signing_key_sealed", sa.Text(), nullable=False),
+        sa.Column("created_at", _utc(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_calendly_subscription")),
+        sa.UniqueConstraint("uri", name=op.f("uq_calendly_subscription_uri")),
+    )
+
+
 def upgrade() -> None:
     _create_callback()
     _create_callback_attempt()
+    _create_calendly_tables()
     with op.batch_alter_table("intake_source") as batch:
         batch.add_column(sa.Column("callback_url", sa.String(URL_LENGTH), nullable=True))
         batch.add_column(sa.Column("callback_secret_sealed", sa.Text(), nullable=True))
 
 
 def downgrade() -> None:
+    op.drop_table("calendly_subscription")
+    op.drop_index(op.f("ix_calendly_delivery_seen_at"), table_name="calendly_delivery")
+    op.drop_table("calendly_delivery")
     with op.batch_alter_table("intake_source") as batch:
         batch.drop_column("callback_secret_sealed")
         batch.drop_column("callback_url")
