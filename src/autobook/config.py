@@ -58,6 +58,7 @@ DEFAULT_EVENT_TYPE_CACHE_SECONDS = 300
 # How long offered times can be chosen: long enough for a person to answer a chat or an email.
 DEFAULT_PROPOSAL_LIFETIME_SECONDS = 30 * 60
 MAX_PROPOSAL_LIFETIME_SECONDS = 7 * 24 * 3600
+DEFAULT_BOOKED_SWEEP_SECONDS = 300
 DEFAULT_CALLBACK_TIMEOUT_SECONDS = 10.0
 DEFAULT_CALLBACK_RETRY_BASE_SECONDS = 10.0
 DEFAULT_CALLBACK_RETRY_MAX_SECONDS = 3600.0
@@ -188,6 +189,9 @@ class Settings(BaseSettings):
     # Signs the callbacks of requests that came from no source (CLI, Python API, raw queue):
     # a Standard Webhooks secret, `whsec_` and base64.
     callback_secret: SecretStr | None = None
+    # How often booked requests whose meeting is ahead are compared with Calendly (the sweep
+    # that keeps outcomes true when webhooks are missed or disabled).
+    booked_sweep_seconds: int = Field(DEFAULT_BOOKED_SWEEP_SECONDS, ge=1, le=24 * 3600)
     # Checks `Calendly-Webhook-Signature` on `POST /v1/calendly/webhook` (beside the keys of the
     # subscriptions `autobook webhooks ensure` made).
     calendly_webhook_signing_key: SecretStr | None = None

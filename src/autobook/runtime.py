@@ -36,9 +36,12 @@ from autobook.callbacks.delivery import build_http as build_callback_http
 from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
 from autobook.times import utc_now
+from autobook.webhooks.sweep import BookedSweep
 
 SWEEP_KEY = "autobook:sweep"
 SWEEP_STAMP = "sweep.stamp"
+BOOKED_SWEEP_KEY = "autobook:booked-sweep"
+BOOKED_SWEEP_STAMP = "booked-sweep.stamp"
 
 
 class MissingToken(AutobookError):
@@ -53,27 +56,36 @@ class Runtime:
     client: CalendlyClient
     sweeper: Sweeper
     courier: Courier
+    booked_sweep: BookedSweep
 
 
-def sweep_gate(settings: Settings) -> Callable[[], bool]:
+def sweep_gate(
+    settings: Settings,
+    *,
+    key: str = SWEEP_KEY,
+    stamp_name: str = SWEEP_STAMP,
+    interval_seconds: float | None = None,
+) -> Callable[[], bool]:
     """Whether this process sweeps the waiting requests now: one process per repoll interval.
 
     With Redis, the first process of the deployment to set a key that lives one interval; on
     embedded defaults, the first to move a stamp file in the data folder (the worker's prefork
     processes share it), under a lock.
     """
-    interval = float(settings.waiting_repoll_seconds)
+    interval = float(
+        settings.waiting_repoll_seconds if interval_seconds is None else interval_seconds
+    )
     if settings.redis_url:
         client = redis.Redis.from_url(settings.redis_url)
 
         def shared_turn() -> bool:
             try:
-                return bool(client.set(SWEEP_KEY, os.getpid(), nx=True, px=int(interval * 1000)))
+                return bool(client.set(key, os.getpid(), nx=True, px=int(interval * 1000)))
             except redis.RedisError:
                 return False  # the requests are still due at their `keep_trying_until`
 
         return shared_turn
-    stamp = settings.data_dir / SWEEP_STAMP
+    stamp = settings.data_dir / stamp_name
 
     def file_turn() -> bool:
         import fcntl
@@ -186,6 +198,17 @@ def build_runtime(settings: Settings) -> Runtime:
         client,
         Sweeper(context, sweep_gate(settings)),
         Courier(sessions, settings, build_callback_http(settings), clock=utc_now),
+        BookedSweep(
+            sessions,
+            client,
+            sweep_gate(
+                settings,
+                key=BOOKED_SWEEP_KEY,
+                stamp_name=BOOKED_SWEEP_STAMP,
+                interval_seconds=settings.booked_sweep_seconds,
+            ),
+            utc_now,
+        ),
     )
 
 

@@ -105,9 +105,21 @@ def dispatch() -> int:
         log.exception("dispatch of the due callbacks failed; retried next tick")
     if dispatcher.check_token_if_paused(rt.sessions, rt.client, now):
         return 0
+    # Booked meetings canceled or moved at Calendly (webhooks may be missed); a slot that
+    # opened makes the waiting sweep below run now, not at its interval.
+    opened: list[str] = []
+    try:
+        opened = rt.booked_sweep.maybe_sweep()
+    except Exception:  # never costs the dispatch; the next interval compares again
+        log.exception("sweep of the booked requests failed; retried next interval")
+    for event_type_uri in set(opened):
+        rt.service.ctx.snapshots.forget(event_type_uri)
     # First the sweep of the waiting requests: those it makes due go out in this very tick.
     try:
-        rt.sweeper.maybe_sweep()
+        if opened:
+            rt.sweeper.sweep()
+        else:
+            rt.sweeper.maybe_sweep()
     except Exception:  # never costs the dispatch: the waiting are due at their deadline anyway
         log.exception("sweep of the waiting requests failed; retried next interval")
     return dispatcher.dispatch_due(rt.sessions, now, send=send_book)

@@ -166,6 +166,11 @@ class Invitee(CalendlyModel):
     text_reminder_number: str | None = None
     scheduling_method: str | None = None
     created_at: datetime | None = None
+    # A canceled invitee: why, and, for a reschedule, the invitee that replaced it.
+    cancellation: Cancellation | None = None
+    rescheduled: bool | None = None
+    old_invitee: str | None = None
+    new_invitee: str | None = None
 
     @field_validator("questions_and_answers", mode="before")
     @classmethod

@@ -165,3 +165,20 @@ def apply_rescheduled(
     _insert_log(session, pk, "rescheduled", message, previous, now)
     outbox.write(session, pk, RESCHEDULED, now=now, extra={"previous": previous})
     return Applied(pk, request_id, event_type_uri)
+
+
+@transactional
+def booked_ahead(session: Session, /, *, now: datetime, limit: int) -> list[tuple[int, str]]:
+    """(pk, invitee URI) of the booked requests whose meeting is still ahead, soonest first."""
+    statement = (
+        select(Row.id, Row.invitee_uri)
+        .where(
+            Row.status == RequestStatus.BOOKED,
+            Row.next_action == NextAction.NONE,
+            Row.invitee_uri.is_not(None),
+            Row.start_time > aware_utc(now),
+        )
+        .order_by(Row.start_time, Row.id)
+        .limit(limit)
+    )
+    return [(pk, uri) for pk, uri in session.execute(statement).all() if uri]

@@ -1,0 +1,107 @@
+"""With no webhooks at all, the booked sweep keeps outcomes true (issue 11): a meeting canceled
+in the sandbox makes its request `canceled` within one sweep interval, with its
+`booking.canceled` callback, and the slot it opened goes to a waiting request.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from autobook.localstack import SANDBOX_TOKEN
+from tests.conftest import ProxiedStack, StartStack
+from tests.support.intake import Intake, start_intake
+from tests.support.receiver import Receiver
+
+pytestmark = pytest.mark.slow
+
+SWEEP_SECONDS = 1
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    made = Receiver()
+    url, server = made.start()
+    yield made, url
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def stack(start_stack: StartStack) -> ProxiedStack:
+    return start_stack(
+        "embedded",
+        extra_env={
+            "AUTOBOOK_CALLBACK_ALLOW_PRIVATE": "true",
+            "AUTOBOOK_BOOKED_SWEEP_SECONDS": str(SWEEP_SECONDS),
+            "AUTOBOOK_AVAILABILITY_CACHE_SECONDS": "0",
+            "AUTOBOOK_WAITING_REPOLL_SECONDS": "600",
+        },
+    )
+
+
+@pytest.fixture(scope="module")
+def intake(stack: ProxiedStack) -> Intake:
+    return start_intake(stack)
+
+
+def _wait(predicate: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = predicate()
+        if found:
+            return found
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} not seen after {timeout}s")
+        time.sleep(0.1)
+
+
+def test_a_cancellation_without_webhooks_is_found_by_the_sweep(
+    stack: ProxiedStack, intake: Intake, receiver: tuple[Receiver, str]
+) -> None:
+    made, url = receiver
+    result = stack.cli("sources", "add", "crm", "--json")
+    shown = json.loads(result.stdout)
+    key, secret = shown["secret"], shown["callback_secret"]
+    request = {
+        "request_id": "sweep-cancel",
+        "event_type": {"slug": "intro"},
+        "invitee": {"name": "Ada", "email": "sweep@example.com", "timezone": "America/Chicago"},
+        "callback_url": f"{url}/sweep",
+    }
+    assert intake.post(request, key=key).status_code == 202
+    (row,) = stack.wait_terminal(["sweep-cancel"], timeout=60)
+    assert str(row.status) == "booked"
+    uuid = row.event_uri.rsplit("/", 1)[-1]
+    canceled = httpx.post(
+        f"{stack.sandbox_url}/scheduled_events/{uuid}/cancellation",
+        json={"reason": "double booked"},
+        headers={"Authorization": f"Bearer {SANDBOX_TOKEN}"},
+        timeout=30,
+    )
+    assert canceled.status_code == 201
+    # One sweep interval, plus a dispatcher tick and the worker's turn.
+    _wait(
+        lambda: str(stack.row("sweep-cancel").status) == "canceled",
+        SWEEP_SECONDS + 10,
+        "canceled by the sweep",
+    )
+    assert "double booked" in (stack.row("sweep-cancel").reason or "")
+    events = _wait(
+        lambda: [
+            e
+            for e in (Webhook(secret).verify(r.body, r.headers) for r in made.at("/sweep"))
+            if e["type"] == "booking.canceled"
+        ],
+        20,
+        "booking.canceled",
+    )
+    assert events[0]["data"]["request_id"] == "sweep-cancel"
+    assert events[0]["data"]["cancel_reason"] == "double booked"
+    assert datetime.now(UTC) - datetime.fromisoformat(events[0]["timestamp"]) < timedelta(minutes=1)
