@@ -438,12 +438,14 @@ def build_parser() -> argparse.ArgumentParser:
     from autobook.proposals import command as propose_command
     from autobook.callbacks import command as callbacks_command
     from autobook.serve import command as serve_command
+    from autobook.webhooks import command as webhooks_command
 
     serve_command.add_parser(commands, _port, _positive)
     sources_cli.add_parser(commands, _positive)
     propose_command.add_parser(commands)
     mcp_command.add_parser(commands)
     callbacks_command.add_parser(commands, _positive)
+    webhooks_command.add_parser(commands)
     return parser
 
 

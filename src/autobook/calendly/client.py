@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -53,6 +53,7 @@ from .models import (
     Pagination,
     ScheduledEvent,
     User,
+    WebhookSubscription,
 )
 from .ratelimit import RateLimitInfo, parse_rate_limit_headers
 from .redaction import Redactor
@@ -72,6 +73,7 @@ MAX_PAGES = 10_000
 DEFAULT_MAX_BUDGET_WAIT_SECONDS = 2.0
 DEFAULT_BUDGET_KEY = "default"
 INVITEES_PATH = "/invitees"
+NO_CONTENT = 204
 
 
 def format_utc(moment: datetime) -> str:
@@ -254,6 +256,36 @@ class CalendlyClient:
         """One invitee, by its URI (`.../scheduled_events/{event}/invitees/{invitee}`)."""
         return self._get_resource(invitee_path(uri), Invitee)
 
+    # -- webhook subscriptions ------------------------------------------------------------------
+
+    def iter_webhook_subscriptions(
+        self, *, organization: str, scope: str = "organization"
+    ) -> Iterator[WebhookSubscription]:
+        params: Query = {"organization": organization, "scope": scope}
+        return self._paginate("/webhook_subscriptions", params, WebhookSubscription)
+
+    def create_webhook_subscription(
+        self, *, url: str, events: Sequence[str], organization: str, signing_key: str
+    ) -> WebhookSubscription:
+        """An organization-scope subscription; the signing key is never logged or echoed."""
+        body = {
+            "url": url,
+            "events": list(events),
+            "organization": organization,
+            "scope": "organization",
+            "signing_key": signing_key,
+        }
+        return self._call(
+            "POST",
+            "/webhook_subscriptions",
+            lambda b: WebhookSubscription.model_validate(self._resource_of(b)),
+            json=body,
+        )
+
+    def delete_webhook_subscription(self, uri_or_uuid: str) -> None:
+        path = f"/webhook_subscriptions/{resource_id(uri_or_uuid)}"
+        self._call("DELETE", path, lambda b: None)
+
     # -- machinery ------------------------------------------------------------------------------
 
     def _get_resource(self, path: str, model: type[ModelT]) -> ModelT:
@@ -334,6 +366,8 @@ class CalendlyClient:
             if isinstance(error, RateLimited) and self._budget is not None:
                 self._budget.penalize(self._budget_key, error.retry_after, kind=kind)
             raise error
+        if response.status_code == NO_CONTENT:  # a DELETE: nothing to read
+            return parse({})
         # `from None` below: a ValidationError quotes the input, which may hold personal data.
         try:
             body = response.json()

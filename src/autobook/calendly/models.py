@@ -247,6 +247,19 @@ class Cancellation(CalendlyModel):
     created_at: datetime | None = None
 
 
+class WebhookSubscription(CalendlyModel):
+    """`/webhook_subscriptions` items: `state` is `active` or `disabled` (no re-enable)."""
+
+    uri: str
+    callback_url: str
+    state: str | None = None
+    events: tuple[str, ...] = ()
+    scope: str | None = None
+    organization: str | None = None
+    retry_started_at: datetime | None = None
+    created_at: datetime | None = None
+
+
 class Pagination(CalendlyModel):
     """The `pagination` object of a collection; tokens are opaque."""
 

@@ -37,6 +37,10 @@ ROUTE_SCOPES = {
     "GET /scheduled_events/{uuid}/invitees": "scheduled_events:read",
     "GET /scheduled_events/{event_uuid}/invitees/{invitee_uuid}": "scheduled_events:read",
     "POST /scheduled_events/{uuid}/cancellation": "scheduled_events:write",
+    "POST /webhook_subscriptions": "webhooks:write",
+    "GET /webhook_subscriptions": "webhooks:read",
+    "GET /webhook_subscriptions/{uuid}": "webhooks:read",
+    "DELETE /webhook_subscriptions/{uuid}": "webhooks:write",
 }
 
 

@@ -127,3 +127,28 @@ async def reset(call: Call) -> Response:
     async with call.state.lock:
         call.state.reset()
     return json_response({"status": "reset"})
+
+
+async def get_webhooks(call: Call) -> Response:
+    return json_response(call.state.webhooks.policy.describe())
+
+
+async def put_webhooks(call: Call) -> Response:
+    """How deliveries are retried: `{"retry_seconds", "disable_after_seconds"}` (both > 0)."""
+    body = await call.json_body()
+    if not isinstance(body, dict):
+        raise invalid([detail("body", "must be a JSON object")])
+    problems = [
+        detail(key, "must be a number above 0")
+        for key in body
+        if key not in ("retry_seconds", "disable_after_seconds")
+        or not isinstance(body[key], int | float)
+        or isinstance(body[key], bool)
+        or body[key] <= 0
+    ]
+    if problems:
+        raise invalid(problems)
+    policy = call.state.webhooks.policy
+    for key, value in body.items():
+        setattr(policy, key, float(value))
+    return json_response(policy.describe())

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from starlette.responses import Response
 
-from . import render
+from . import notify, render
 from .booking import BookingRequest, parse_booking
 from .errors import (
     ALREADY_CANCELED_MESSAGE,
@@ -58,6 +58,7 @@ async def create_invitee(call: Call) -> Response:
             join_event=offer.join_event,
         )
         call.created_invitees.append(invitee.uuid)
+        notify.invitee_event(call.state, call.base, "invitee.created", invitee, now)
     return json_response({"resource": render.invitee(call.base, invitee)}, status=201)
 
 
@@ -116,5 +117,8 @@ async def cancel_event(call: Call) -> Response:
             "canceler_type": "host",
             "created_at": now,
         }
+        active = [i for i in call.store.event_invitees(event) if i.status != CANCELED]
         call.store.cancel(event, cancellation, now)
+        for invitee in active:
+            notify.invitee_event(call.state, call.base, "invitee.canceled", invitee, now)
     return json_response({"resource": render.cancellation(cancellation)}, status=201)

@@ -22,7 +22,7 @@ from typing import Any
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from . import admin, api_org, api_read, api_write
+from . import admin, api_org, api_read, api_webhooks, api_write, pages
 from .access import Identity, insufficient_scope
 from .errors import (
     INTERNAL_ERROR_BODY,
@@ -77,6 +77,10 @@ API_ROUTES = (
     _route("GET", "/scheduled_events/{uuid}/invitees", api_read.list_invitees),
     _route("GET", "/scheduled_events/{event_uuid}/invitees/{invitee_uuid}", api_read.get_invitee),
     _route("POST", "/scheduled_events/{uuid}/cancellation", api_write.cancel_event),
+    _route("POST", "/webhook_subscriptions", api_webhooks.create),
+    _route("GET", "/webhook_subscriptions", api_webhooks.list_all),
+    _route("GET", "/webhook_subscriptions/{uuid}", api_webhooks.get_one),
+    _route("DELETE", "/webhook_subscriptions/{uuid}", api_webhooks.delete),
 )
 ADMIN_ROUTES = (
     _route("GET", "/_sandbox/ledger", admin.ledger),
@@ -86,6 +90,8 @@ ADMIN_ROUTES = (
     _route("GET", "/_sandbox/limits", admin.get_limits),
     _route("PUT", "/_sandbox/limits", admin.put_limits),
     _route("POST", "/_sandbox/reset", admin.reset),
+    _route("GET", "/_sandbox/webhooks", admin.get_webhooks),
+    _route("PUT", "/_sandbox/webhooks", admin.put_webhooks),
 )
 
 
@@ -150,6 +156,11 @@ class SandboxApp:
         is_admin = scope["path"].startswith(ADMIN_PREFIX)
         owner = state.store.owner.uuid
         now = state.now()
+        if pages.matches(scope["path"]):
+            # An invitee's cancel and reschedule pages: public, as Calendly's are.
+            call = Call(request, state, str(request.base_url).rstrip("/"), now)
+            await (await self._run(pages.handle, call))(scope, receive, send)
+            return
         identity = self._identify(request, is_admin)
         if identity is None:
             response = json_response(UNAUTHENTICATED_BODY, 401)

@@ -64,19 +64,38 @@ class Rolls:
 NO_FAULTS = Rolls()
 
 
+@dataclass(frozen=True)
+class WebhookFaults:
+    """Faults of webhook deliveries: `drop` loses a delivery (never sent, never retried: a
+    missed webhook); `latency_ms` delays each attempt."""
+
+    drop: float = 0.0
+    latency_ms: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        return {"drop": self.drop, "latency_ms": self.latency_ms}
+
+
 @dataclass
 class Faults:
     seed: int | None = None
     endpoints: dict[str, EndpointFaults] = field(default_factory=dict)
     _random: random.Random = field(default_factory=random.Random)
+    webhooks: WebhookFaults = field(default_factory=WebhookFaults)
 
     def describe(self) -> dict[str, Any]:
-        if not self.endpoints and self.seed is None:
+        if not self.endpoints and self.seed is None and self.webhooks == WebhookFaults():
             return {}
-        return {
+        described: dict[str, Any] = {
             "seed": self.seed,
             "endpoints": {key: value.describe() for key, value in self.endpoints.items()},
         }
+        if self.webhooks != WebhookFaults():  # shown only when set: a PUT reads back as sent
+            described["webhooks"] = self.webhooks.describe()
+        return described
+
+    def drop_webhook(self) -> bool:
+        return self.webhooks.drop > 0 and self._random.random() < self.webhooks.drop
 
     def roll(self, endpoint: str) -> Rolls:
         config = self.endpoints.get(endpoint)
@@ -96,7 +115,7 @@ def parse_faults(body: object, known_endpoints: set[str]) -> Faults:
         raise invalid([detail("body", "must be a JSON object")])
     problems: list[Detail] = []
     for key in body:
-        if key not in ("seed", "endpoints"):
+        if key not in ("seed", "endpoints", "webhooks"):
             problems.append(detail(key, "is not allowed"))
     seed = body.get("seed")
     if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
@@ -134,9 +153,27 @@ def parse_faults(body: object, known_endpoints: set[str]) -> Faults:
             else:
                 problems.append(detail(f"{where}.{knob}", "is not a fault knob"))
         endpoints[endpoint] = EndpointFaults(**values)
+    webhooks = _webhook_faults(body.get("webhooks", {}), problems)
     if problems:
         raise invalid(problems)
-    return Faults(seed=seed, endpoints=endpoints, _random=random.Random(seed))
+    return Faults(seed=seed, endpoints=endpoints, _random=random.Random(seed), webhooks=webhooks)
+
+
+def _webhook_faults(body: object, problems: list[Detail]) -> WebhookFaults:
+    if not isinstance(body, dict):
+        problems.append(detail("webhooks", "must be a JSON object"))
+        return WebhookFaults()
+    drop, latency = body.get("drop", 0.0), body.get("latency_ms", 0)
+    for key in body:
+        if key not in ("drop", "latency_ms"):
+            problems.append(detail(f"webhooks.{key}", "is not a fault knob"))
+    if not _is_number(drop) or not 0 <= drop <= 1:
+        problems.append(detail("webhooks.drop", "must be a probability, 0 to 1"))
+        drop = 0.0
+    if not _is_number(latency) or not 0 <= latency <= MAX_LATENCY_MS:
+        problems.append(detail("webhooks.latency_ms", f"must be 0 to {MAX_LATENCY_MS}"))
+        latency = 0
+    return WebhookFaults(drop=float(drop), latency_ms=int(latency))
 
 
 def _is_number(value: object) -> bool:

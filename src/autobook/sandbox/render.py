@@ -279,9 +279,9 @@ def invitee(base: str, record: Invitee) -> dict[str, Any]:
         "updated_at": format_timestamp(record.updated_at),
         "tracking": record.tracking,
         "text_reminder_number": record.text_reminder_number,
-        "rescheduled": False,
-        "old_invitee": None,
-        "new_invitee": None,
+        "rescheduled": record.rescheduled,
+        "old_invitee": _linked_invitee(base, record.old_invitee),
+        "new_invitee": _linked_invitee(base, record.new_invitee),
         "cancel_url": f"{SCHEDULING_HOST}/cancellations/{record.uuid}",
         "reschedule_url": f"{SCHEDULING_HOST}/reschedulings/{record.uuid}",
         "routing_form_submission": None,
@@ -296,6 +296,10 @@ def invitee(base: str, record: Invitee) -> dict[str, Any]:
     if record.cancellation is not None:
         rendered["cancellation"] = cancellation(record.cancellation)
     return rendered
+
+
+def _linked_invitee(base: str, ref: tuple[str, str] | None) -> str | None:
+    return None if ref is None else f"{base}/scheduled_events/{ref[0]}/invitees/{ref[1]}"
 
 
 def ledger_entry(base: str, store: Store, record: Invitee) -> dict[str, Any]:

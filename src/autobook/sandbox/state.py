@@ -28,6 +28,7 @@ from .ratelimit import RateLimiter, plan_for_tier
 from .seed import Seed
 from .seeding import build_store
 from .store import Store
+from .webhooks import Webhooks
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -64,6 +65,10 @@ class SandboxState:
         for user in self.store.users.values():
             self.limiter.set_plan(user.uuid, plan_for_tier(user.plan))
         self.stats: Counter[tuple[str, str, int | None]] = Counter()
+        previous: Webhooks | None = getattr(self, "webhooks", None)
+        if previous is not None:
+            previous.cancel_all()
+        self.webhooks: Webhooks = Webhooks()
 
     def now(self) -> datetime:
         return self.clock().astimezone(UTC)

@@ -112,6 +112,11 @@ class Invitee:
     cancellation: dict[str, Any] | None = None
     dropped: bool = False
     from_seed: bool = False
+    # A reschedule cancels this invitee and books a new one: each names the other.
+    # (event uuid, invitee uuid) of the other side of a reschedule.
+    rescheduled: bool = False
+    old_invitee: tuple[str, str] | None = None
+    new_invitee: tuple[str, str] | None = None
 
 
 @dataclass

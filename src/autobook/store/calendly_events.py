@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -55,9 +55,9 @@ def remember_delivery(session: Session, /, key_digest: str, event: str, *, now: 
     session.execute(
         delete(CalendlyDeliveryRow).where(CalendlyDeliveryRow.seen_at < now - DELIVERY_MEMORY)
     )
-    insert = postgresql_insert if dialect_name(session) == "postgresql" else sqlite_insert
+    upsert = postgresql_insert if dialect_name(session) == "postgresql" else sqlite_insert
     inserted = session.execute(
-        insert(CalendlyDeliveryRow)
+        upsert(CalendlyDeliveryRow)
         .values(key_digest=key_digest, event=event, seen_at=now)
         .on_conflict_do_nothing(index_elements=[CalendlyDeliveryRow.key_digest])
         .returning(CalendlyDeliveryRow.id)
@@ -182,3 +182,24 @@ def booked_ahead(session: Session, /, *, now: datetime, limit: int) -> list[tupl
         .limit(limit)
     )
     return [(pk, uri) for pk, uri in session.execute(statement).all() if uri]
+
+
+@transactional
+def save_subscription(
+    session: Session, /, *, uri: str, callback_url: str, signing_key_sealed: str, now: datetime
+) -> None:
+    """Keep the one subscription `webhooks ensure` made (earlier ones are gone at Calendly)."""
+    session.execute(delete(CalendlySubscriptionRow))
+    session.execute(
+        insert(CalendlySubscriptionRow).values(
+            uri=uri,
+            callback_url=callback_url,
+            signing_key_sealed=signing_key_sealed,
+            created_at=aware_utc(now),
+        )
+    )
+
+
+@transactional
+def subscription_uris(session: Session, /) -> list[str]:
+    return list(session.execute(select(CalendlySubscriptionRow.uri)).scalars())
