@@ -105,3 +105,41 @@ def test_a_cancellation_without_webhooks_is_found_by_the_sweep(
     assert events[0]["data"]["request_id"] == "sweep-cancel"
     assert events[0]["data"]["cancel_reason"] == "double booked"
     assert datetime.now(UTC) - datetime.fromisoformat(events[0]["timestamp"]) < timedelta(minutes=1)
+
+
+def test_a_reschedule_without_webhooks_is_followed_by_the_sweep(
+    stack: ProxiedStack, intake: Intake, receiver: tuple[Receiver, str]
+) -> None:
+    made, url = receiver
+    shown = json.loads(stack.cli("sources", "add", "crm2", "--json").stdout)
+    key, secret = shown["secret"], shown["callback_secret"]
+    request = {
+        "request_id": "sweep-move",
+        "event_type": {"slug": "intro"},
+        "invitee": {"name": "Ada", "email": "move@example.com", "timezone": "America/Chicago"},
+        "callback_url": f"{url}/sweep-move",
+    }
+    assert intake.post(request, key=key).status_code == 202
+    (row,) = stack.wait_terminal(["sweep-move"], timeout=60)
+    # The invitee clicks the reschedule link (the sandbox serves Calendly's page paths).
+    page = stack.sandbox_url + row.reschedule_url.removeprefix("https://calendly.com")
+    assert httpx.post(page, data={}, timeout=30).status_code == 200
+    moved = _wait(
+        lambda: (r := stack.row("sweep-move")).invitee_uri != row.invitee_uri and r,
+        SWEEP_SECONDS + 10,
+        "moved by the sweep",
+    )
+    assert str(moved.status) == "booked"
+    assert moved.start_time != row.start_time
+    events = _wait(
+        lambda: [
+            e
+            for e in (Webhook(secret).verify(r.body, r.headers) for r in made.at("/sweep-move"))
+            if e["type"] == "booking.rescheduled"
+        ],
+        20,
+        "booking.rescheduled",
+    )
+    assert events[0]["data"]["previous"]["start_time"] == row.start_time.strftime(
+        "%Y-%m-%dT%H:%M:%SZ"
+    )
