@@ -435,8 +435,8 @@ def build_parser() -> argparse.ArgumentParser:
     # The HTTP intake's commands live beside their code, so this file only lists them.
     from autobook import sources_cli
     from autobook.agents import command as mcp_command
-    from autobook.proposals import command as propose_command
     from autobook.callbacks import command as callbacks_command
+    from autobook.proposals import command as propose_command
     from autobook.serve import command as serve_command
     from autobook.webhooks import command as webhooks_command
 
