@@ -17,8 +17,8 @@ from standardwebhooks.webhooks import Webhook
 
 from autobook.localstack import SANDBOX_TOKEN
 from tests.conftest import ProxiedStack, StartStack
-from tests.support.intake import Intake, start_intake
-from tests.support.receiver import Receiver
+from tests.support.intake import Intake, add_callback_source, start_intake
+from tests.support.receiver import Receiver, running_receiver
 
 pytestmark = pytest.mark.slow
 
@@ -27,10 +27,8 @@ SWEEP_SECONDS = 1
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[Receiver, str]]:
-    made = Receiver()
-    url, server = made.start()
-    yield made, url
-    server.shutdown()
+    with running_receiver() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -66,9 +64,7 @@ def test_a_cancellation_without_webhooks_is_found_by_the_sweep(
     stack: ProxiedStack, intake: Intake, receiver: tuple[Receiver, str]
 ) -> None:
     made, url = receiver
-    result = stack.cli("sources", "add", "crm", "--json")
-    shown = json.loads(result.stdout)
-    key, secret = shown["secret"], shown["callback_secret"]
+    key, secret = add_callback_source(stack)
     request = {
         "request_id": "sweep-cancel",
         "event_type": {"slug": "intro"},

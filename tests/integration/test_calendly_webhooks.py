@@ -23,8 +23,8 @@ from standardwebhooks.webhooks import Webhook
 from autobook.localstack import SANDBOX_TOKEN
 from autobook.webhooks.signature import sign
 from tests.conftest import ProxiedStack, StartStack
-from tests.support.intake import Intake, start_intake
-from tests.support.receiver import Receiver
+from tests.support.intake import Intake, add_callback_source, start_intake
+from tests.support.receiver import Receiver, running_receiver
 
 pytestmark = pytest.mark.slow
 
@@ -34,10 +34,8 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[Receiver, str]]:
-    made = Receiver()
-    url, server = made.start()
-    yield made, url
-    server.shutdown()
+    with running_receiver() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +62,7 @@ def intake(stack: ProxiedStack) -> Intake:
 
 @pytest.fixture(scope="module")
 def source(intake: Intake) -> tuple[str, str]:
-    result = intake.stack.cli("sources", "add", "crm", "--json")
-    assert result.returncode == 0, result.stderr
-    shown = json.loads(result.stdout)
-    return shown["secret"], shown["callback_secret"]
+    return add_callback_source(intake.stack)
 
 
 def _request(request_id: str, callback_url: str, **extra: Any) -> dict[str, Any]:

@@ -19,18 +19,16 @@ from standardwebhooks.webhooks import Webhook
 from autobook import store
 from autobook.models import CallbackState
 from tests.conftest import ProxiedStack, StartStack
-from tests.support.intake import Intake, start_intake
-from tests.support.receiver import HANG_SECONDS, Receiver
+from tests.support.intake import Intake, add_callback_source, start_intake
+from tests.support.receiver import HANG_SECONDS, Receiver, running_receiver
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[Receiver, str]]:
-    made = Receiver()
-    url, server = made.start()
-    yield made, url
-    server.shutdown()
+    with running_receiver() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +51,7 @@ def intake(stack: ProxiedStack) -> Intake:
 @pytest.fixture(scope="module")
 def source(intake: Intake) -> tuple[str, str]:
     """(API key, callback secret) of a source."""
-    result = intake.stack.cli("sources", "add", "crm", "--json")
-    assert result.returncode == 0, result.stderr
-    shown = json.loads(result.stdout)
-    return shown["secret"], shown["callback_secret"]
+    return add_callback_source(intake.stack)
 
 
 def _request(request_id: str, callback_url: str) -> dict[str, Any]:
@@ -195,8 +190,7 @@ def test_a_worker_killed_mid_delivery_leaves_the_callback_to_the_next_one(
     )
     first = killed.local.start_worker(name="doomed")
     intake = start_intake(killed)
-    result = killed.cli("sources", "add", "crm", "--json")
-    key, secret = json.loads(result.stdout)["secret"], json.loads(result.stdout)["callback_secret"]
+    key, secret = add_callback_source(killed)
     assert intake.post(_request("cb-killed", f"{url}/hang-once"), key=key).status_code == 202
     _wait(lambda: made.at("/hang-once"), 60, "the first POST of the callback")
     killed.local.stop(first, kill=True)  # SIGKILL to the whole worker, mid-POST

@@ -18,8 +18,8 @@ from standardwebhooks.webhooks import Webhook
 
 from autobook.localstack import SANDBOX_TOKEN
 from tests.conftest import ProxiedStack, StartStack
-from tests.support.intake import Intake, start_intake
-from tests.support.receiver import Receiver
+from tests.support.intake import Intake, add_callback_source, start_intake
+from tests.support.receiver import Receiver, running_receiver
 
 pytestmark = pytest.mark.slow
 
@@ -28,10 +28,8 @@ CALENDLY_PAGES = "https://calendly.com"
 
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[Receiver, str]]:
-    made = Receiver()
-    url, server = made.start()
-    yield made, url
-    server.shutdown()
+    with running_receiver() as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +52,7 @@ def intake(stack: ProxiedStack) -> Intake:
 
 @pytest.fixture(scope="module")
 def source(intake: Intake) -> tuple[str, str]:
-    shown = json.loads(intake.stack.cli("sources", "add", "crm", "--json").stdout)
-    return shown["secret"], shown["callback_secret"]
+    return add_callback_source(intake.stack)
 
 
 def _wait(predicate: Any, timeout: float, what: str) -> Any:

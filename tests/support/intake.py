@@ -94,3 +94,11 @@ def hubspot_v3_headers(
 def typeform_headers(secret: str, body: bytes) -> dict[str, str]:
     digest = base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest())
     return {"Typeform-Signature": "sha256=" + digest.decode()}
+
+
+def add_callback_source(stack: ProxiedStack, name: str = "crm") -> tuple[str, str]:
+    """Add an api_key source; its (API key, callback signing secret), each shown once."""
+    result = stack.cli("sources", "add", name, "--json")
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    return shown["secret"], shown["callback_secret"]

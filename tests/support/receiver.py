@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -63,3 +65,14 @@ class Receiver:
     def at(self, path: str) -> list[Received]:
         with self.lock:
             return [r for r in self.received if r.path == path]
+
+
+@contextlib.contextmanager
+def running_receiver() -> Iterator[tuple[Receiver, str]]:
+    """A started receiver and its base URL, shut down afterwards."""
+    made = Receiver()
+    url, server = made.start()
+    try:
+        yield made, url
+    finally:
+        server.shutdown()
