@@ -9,16 +9,21 @@ Calendly for the same few windows, and one poll of a cell serves all of them: a 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 
 from autobook.booking.availability import align_now
 from autobook.booking.constraints import constraints_for
 from autobook.booking.slots import (
     MINIMUM_LEAD_SECONDS,
+    Constraints,
     SearchWindow,
+    Slot,
     grid_cell,
+    matching_slots,
     search_windows,
 )
+from autobook.calendly.models import AvailableTime
 from autobook.config import Settings
 from autobook.requests import BookingRequest
 
@@ -50,3 +55,28 @@ def poll_window(window: SearchWindow, floor: datetime, settings: Settings) -> Se
     """What to poll for `window`: its whole grid cell, from `floor`."""
     cell = grid_cell(window.start, GRID_ORIGIN, settings.max_window_days)
     return SearchWindow(max(cell.start, min(floor, window.start)), cell.end)
+
+
+def matching_offers(
+    offered: list[AvailableTime],
+    window: SearchWindow,
+    duration: timedelta,
+    constraints: Constraints,
+    now: datetime,
+    *,
+    exclude: Collection[datetime] = (),
+) -> list[AvailableTime]:
+    """The offered slots inside `window` that meet `constraints`, best first (`matching_slots`).
+
+    A poll covers a whole cell, wider than the request's window: what lies outside is not its.
+    """
+    inside = [t for t in offered if window.start <= t.start_time < window.end]
+    by_start = {t.start_time: t for t in inside}
+    ranked = matching_slots(
+        [Slot(t.start_time, t.invitees_remaining or 1) for t in inside],
+        duration,
+        constraints,
+        now,
+        exclude=exclude,
+    )
+    return [by_start[r.start] for r in ranked]

@@ -41,11 +41,9 @@ from autobook.booking.constraints import constraints_for
 from autobook.booking.context import LeaseLost
 from autobook.booking.failures import describe_refusal
 from autobook.booking.outcomes import RECONCILE_LOOKS, Outcomes
-from autobook.booking.polling import poll_window, polling_floor, request_windows
+from autobook.booking.polling import matching_offers, poll_window, polling_floor, request_windows
 from autobook.booking.slots import (
     SearchWindow,
-    Slot,
-    matching_slots,
 )
 from autobook.calendly.models import AvailableTime, EventType
 from autobook.errors import (
@@ -206,23 +204,18 @@ class Steps(Outcomes):
                 poll_window(window, floor, self.ctx.settings),
                 max_age_seconds=max_age,
             )
-            offered = [t for t in snapshot.slots if window.start <= t.start_time < window.end]
+            matching = matching_offers(
+                snapshot.slots, window, duration, constraints, self._now(), exclude=excluded
+            )
+            offered = sum(window.start <= t.start_time < window.end for t in snapshot.slots)
             self._log(
                 "window_polled",
-                f"{utc_z(window.start)} to {utc_z(window.end)}: {len(offered)} open slots"
+                f"{utc_z(window.start)} to {utc_z(window.end)}: {offered} open slots"
                 + ("" if snapshot.fresh else " (shared snapshot)"),
             )
-            by_start = {t.start_time: t for t in offered}
-            ranked = matching_slots(
-                [Slot(t.start_time, t.invitees_remaining or 1) for t in offered],
-                duration,
-                constraints,
-                self._now(),
-                exclude=excluded,
-            )
-            if not ranked:
+            if not matching:
                 continue
-            yield Candidates(snapshot.polled_at, [by_start[r.start] for r in ranked])
+            yield Candidates(snapshot.polled_at, matching)
 
     def _hold_first_free(
         self, event_type: EventType, owner: SlotOwner, candidates: Candidates

@@ -28,8 +28,7 @@ from autobook import store
 from autobook.booking.blocking import free_seats, slot_owner, with_learned_hosts
 from autobook.booking.constraints import constraints_for
 from autobook.booking.context import BookingContext
-from autobook.booking.polling import poll_window, polling_floor, request_windows
-from autobook.booking.slots import SearchWindow, Slot, matching_slots
+from autobook.booking.polling import matching_offers, poll_window, polling_floor, request_windows
 from autobook.calendly.models import AvailableTime, EventType
 from autobook.errors import AutobookError, CalendlyError
 from autobook.requests import BookingRequest, parse_request
@@ -106,28 +105,16 @@ class Sweeper:
                 )
                 if oldest_poll is None or snapshot.polled_at < oldest_poll:
                     oldest_poll = snapshot.polled_at
-                matching += self._matching(event_type, request, window, snapshot.slots, excluded)
+                matching += matching_offers(
+                    snapshot.slots,
+                    window,
+                    timedelta(minutes=event_type.duration or 0),
+                    constraints_for(request),
+                    self.ctx.clock(),
+                    exclude=excluded,
+                )
             offers.append((pk, matching))
         return ended + self._with_free_seats(event_type, offers, oldest_poll or now)
-
-    def _matching(
-        self,
-        event_type: EventType,
-        request: BookingRequest,
-        window: SearchWindow,
-        offered: list[AvailableTime],
-        excluded: set[datetime],
-    ) -> list[AvailableTime]:
-        inside = [t for t in offered if window.start <= t.start_time < window.end]
-        by_start = {t.start_time: t for t in inside}
-        ranked = matching_slots(
-            [Slot(t.start_time, t.invitees_remaining or 1) for t in inside],
-            timedelta(minutes=event_type.duration or 0),
-            constraints_for(request),
-            self.ctx.clock(),
-            exclude=excluded,
-        )
-        return [by_start[r.start] for r in ranked]
 
     def _with_free_seats(
         self,
