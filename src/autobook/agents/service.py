@@ -2,17 +2,21 @@
 
 Every call goes through the doors every other caller uses: proposals through `Proposer`,
 bookings through `intake.submit_many` (so a choice is completed from its proposal and
-validated there), reads and cancellations through `store`. The agent is source None, like the
-command line: it sees and cancels only requests made without an HTTP source.
+validated there), reads and cancellations through `store`. Each call acts as one source: over
+stdio the agent is source None, like the command line; over HTTP (`/v1/mcp` on `autobook
+serve`) it is the source whose API key called. A source sees, books from and cancels only its
+own proposals and requests; another's is "not found", as on `/v1/bookings`.
 
 `book_time` is idempotent on the proposal and the choice: its request_id is derived from them
 (`mcp-<proposal_id>-<choice>`), and a request already recorded under it is answered as it
-stands, so an agent's retry never books twice.
+stands (even once the proposal expired), so an agent's retry never books twice.
+
+The methods are blocking (database, Calendly) and each does one step; waiting for an outcome
+is left to the caller (`agents.mcp_server`), which sleeps without holding a thread.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,14 +27,11 @@ from autobook import intake, store, views
 from autobook.booking.resolve import EventTypeResolver
 from autobook.calendly.models import EventType
 from autobook.errors import AutobookError
-from autobook.models import BookingRequestRow
+from autobook.models import BookingRequestRow, NextAction
 from autobook.proposals import choice as choice_of
 from autobook.proposals.engine import Proposer
 from autobook.requests import parse_request
 from autobook.times import utc_now, utc_z
-
-MAX_WAIT_SECONDS = 30.0
-POLL_SECONDS = 0.2
 
 
 class ToolFailure(AutobookError):
@@ -41,16 +42,23 @@ def request_id_for(proposal_id: str, choice: int) -> str:
     return f"mcp-{proposal_id}-{choice}"
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A request as it stands: its API view, and whether it is settled (nothing more to wait)."""
+
+    shown: dict[str, Any]
+    settled: bool
+
+
 @dataclass
 class AgentService:
-    proposer: Proposer
+    proposer: Callable[[], Proposer]  # on first use: `serve` needs no Calendly token until then
     sessions: sessionmaker[Session]
     ring: Callable[[str], None]
-    wait_seconds: float = MAX_WAIT_SECONDS
 
     @property
     def resolver(self) -> EventTypeResolver:
-        return self.proposer.resolver
+        return self.proposer().resolver
 
     def find_event_types(self, query: str | None, owner: str | None) -> dict[str, Any]:
         found = []
@@ -81,27 +89,32 @@ class AgentService:
         except AutobookError:
             return None
 
-    def propose_times(self, document: dict[str, Any]) -> dict[str, Any]:
-        return self.proposer.propose(document).as_json()
+    def propose_times(self, document: dict[str, Any], source_id: int | None) -> dict[str, Any]:
+        return self.proposer().propose(document, source_id=source_id).as_json()
 
-    def book_time(self, proposal_id: str, choice: int, body: dict[str, Any]) -> dict[str, Any]:
+    def book_time(
+        self, proposal_id: str, choice: int, body: dict[str, Any], source_id: int | None
+    ) -> str:
+        """Record the booking of `choice` (once); its request_id, to wait on with `current`."""
         request_id = request_id_for(proposal_id, choice)
-        row = self._row(request_id)
-        if row is None:
-            raw = {"request_id": request_id, "proposal_id": proposal_id, "choice": choice, **body}
-            # Checked before it is recorded: a typo the agent then corrects must not hold the
-            # (proposal, choice) request_id as `invalid` for ever.
-            with self.sessions() as session:
-                parse_request(choice_of.expand(session, raw, now=utc_now(), source_id=None))
-            (result,) = intake.submit_many(self.sessions, [raw], now=utc_now, ring=self.ring)
-            if result.status == "invalid":
-                problems = "; ".join(str(p) for p in result.problems) or result.reason
-                raise ToolFailure(f"not booked: {problems}")
-        return self._waited(request_id)
-
-    def booking_status(self, request_id: str) -> dict[str, Any]:
+        if self._row(request_id, source_id) is not None:
+            return request_id  # a retry: the request stands, even if the proposal expired since
+        raw = {"request_id": request_id, "proposal_id": proposal_id, "choice": choice, **body}
+        # Checked before it is recorded: a typo the agent then corrects must not hold the
+        # (proposal, choice) request_id as `invalid` for ever.
         with self.sessions() as session:
-            row = self._own(session, request_id)
+            parse_request(choice_of.expand(session, raw, now=utc_now(), source_id=source_id))
+        (result,) = intake.submit_many(
+            self.sessions, [raw], now=utc_now, ring=self.ring, source_id=source_id
+        )
+        if result.status == "invalid":
+            problems = "; ".join(str(p) for p in result.problems) or result.reason
+            raise ToolFailure(f"not booked: {problems}")
+        return request_id
+
+    def booking_status(self, request_id: str, source_id: int | None) -> dict[str, Any]:
+        with self.sessions() as session:
+            row = self._own(session, request_id, source_id)
             shown = views.as_json(row)
             shown["log"] = [
                 {"at": utc_z(e.at), "kind": e.kind, "message": e.message}
@@ -109,41 +122,40 @@ class AgentService:
             ]
         return shown
 
-    def cancel_booking(self, request_id: str, reason: str | None) -> dict[str, Any]:
+    def cancel_booking(
+        self, request_id: str, reason: str | None, source_id: int | None
+    ) -> store.Withdrawal:
         with self.sessions.begin() as session:
-            row = self._own(session, request_id)
+            row = self._own(session, request_id, source_id)
             outcome = store.withdraw(session, row.id, reason=reason, now=utc_now())
         if outcome is store.Withdrawal.FINAL:
             raise ToolFailure(f"nothing to cancel: {request_id} ended before it was booked")
         if outcome is store.Withdrawal.CANCEL_DUE:
             self.ring(request_id)
-        shown = self._waited(request_id)
-        shown["cancel"] = str(outcome)
-        return shown
+        return outcome
 
-    def _own(self, session: Session, request_id: str) -> BookingRequestRow:
+    def current(self, request_id: str, source_id: int | None) -> Snapshot:
+        """The request as it stands (terminal with nothing due is settled)."""
+        row = self._row(request_id, source_id)
+        if row is None:
+            raise ToolFailure(f"no request {request_id!r} was made here")
+        settled = row.status.is_terminal and row.next_action is NextAction.NONE
+        return Snapshot(views.as_json(row), settled)
+
+    def _own(self, session: Session, request_id: str, source_id: int | None) -> BookingRequestRow:
         row = store.get_by_request_id(session, request_id)
-        if row is None or row.source_id is not None:
+        if row is None or row.source_id != source_id:
             raise ToolFailure(f"no request {request_id!r} was made here")
         return row
 
-    def _row(self, request_id: str) -> BookingRequestRow | None:
+    def _row(self, request_id: str, source_id: int | None) -> BookingRequestRow | None:
         with self.sessions() as session:
             row = store.get_by_request_id(session, request_id)
-        if row is not None and row.source_id is not None:
-            raise ToolFailure(f"request_id {request_id} belongs to another source")
+        if row is not None and row.source_id != source_id:
+            # Another source's request is not ours to read; as on /v1/bookings, say nothing
+            # about it beyond that this id can't be used here.
+            raise ToolFailure(f"no request {request_id!r} was made here")
         return row
-
-    def _waited(self, request_id: str) -> dict[str, Any]:
-        """The request once settled (terminal, nothing due), or as it stands after the wait."""
-        deadline = time.monotonic() + self.wait_seconds
-        while True:
-            row = self._row(request_id)
-            assert row is not None
-            settled = row.status.is_terminal and row.next_action.value == "none"
-            if settled or time.monotonic() >= deadline:
-                return views.as_json(row)
-            time.sleep(POLL_SECONDS)
 
 
 def _matches(event_type: EventType, query: str | None) -> bool:

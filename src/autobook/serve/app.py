@@ -1,10 +1,11 @@
 """The Starlette app of `autobook serve`: routes, refusals as JSON, health and readiness.
 
-Only `/v1/*`, `/healthz`, `/readyz` and `/metrics` exist; anything else is a JSON 404, and an
-unknown path under `/v1` asks for credentials first (nothing under `/v1` answers a stranger). An
-unexpected error is a JSON 500 that says nothing of its cause (the log has it); a database that
-can't be reached is a 503 with `Retry-After`, and a signed delivery that could not be recorded is
-forgotten, so the sender's retry is not refused as a replay.
+Only `/v1/*` (the MCP tools at `/v1/mcp`, `autobook.serve.mcp`), `/healthz`, `/readyz` and
+`/metrics` exist; anything else is a JSON 404, and an unknown path under `/v1` asks for
+credentials first (nothing under `/v1` answers a stranger). An unexpected error is a JSON 500
+that says nothing of its cause (the log has it); a database that can't be reached is a 503 with
+`Retry-After`, and a signed delivery that could not be recorded is forgotten, so the sender's
+retry is not refused as a replay.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.datastructures import State
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -25,6 +27,9 @@ from autobook.config import Settings, get_settings
 from autobook.serve import bookings, calendly_webhook, proposals
 from autobook.serve.callers import identify
 from autobook.serve.context import IntakeContext
+from autobook.serve.mcp import METHODS as MCP_METHODS
+from autobook.serve.mcp import PATH as MCP_PATH
+from autobook.serve.mcp import McpEndpoint
 from autobook.serve.problems import AsciiJSONResponse, Refusal, log_refusal, not_found
 from autobook.store import StoreUnavailable
 
@@ -126,10 +131,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """The app (uvicorn calls this factory once per worker process)."""
     settings = settings or get_settings()
     context = IntakeContext.build(settings)
+    state = State()
+    mcp = McpEndpoint(state, context)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
+        async with mcp.lifespan():
+            yield
         context.close()
 
     every_method = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
@@ -142,6 +150,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/v1/calendly/webhook", calendly_webhook.receive, methods=["POST"]),
             Route("/v1/bookings", bookings.submit, methods=["POST"]),
             Route("/v1/proposals", proposals.propose, methods=["POST"]),
+            Route(MCP_PATH, mcp, methods=MCP_METHODS),
             Route("/v1/bookings/{request_id:path}/cancel", bookings.cancel, methods=["POST"]),
             Route("/v1/bookings/{request_id:path}", bookings.read, methods=["GET"]),
             Route("/v1/{rest:path}", unknown_v1, methods=every_method),
@@ -154,5 +163,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
         lifespan=lifespan,
     )
+    app.state = state
     app.state.intake = context
     return app

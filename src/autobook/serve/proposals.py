@@ -9,6 +9,7 @@ first use, so a deployment that never proposes needs no Calendly token in its in
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -23,17 +24,18 @@ from autobook.serve.problems import AsciiJSONResponse, Refusal
 _lock = threading.Lock()
 
 
-def _proposer(request: Request, ctx: IntakeContext) -> Proposer:
+def shared_proposer(state: Any, ctx: IntakeContext) -> Proposer:
+    """The app's one proposer (built on first use), shared by this route and `/v1/mcp`."""
     with _lock:
-        proposer: Proposer | None = getattr(request.app.state, "proposer", None)
+        proposer: Proposer | None = getattr(state, "proposer", None)
         if proposer is None:
             proposer = proposer_for(ctx.settings, ctx.sessions)
-            request.app.state.proposer = proposer
+            state.proposer = proposer
         return proposer
 
 
 def _propose(request: Request, ctx: IntakeContext, document: object, source_id: int) -> Proposal:
-    return _proposer(request, ctx).propose(document, source_id=source_id)
+    return shared_proposer(request.app.state, ctx).propose(document, source_id=source_id)
 
 
 async def propose(request: Request) -> Response:
