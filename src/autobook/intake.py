@@ -123,6 +123,11 @@ def record(
 
     `source_id` names the HTTP source that sent it (None for the other doors).
     """
+    # The same booking of a proposed time sent again is answered from its record before its
+    # proposal is read: after the proposal expired, it is still a resubmission, not a conflict.
+    recorded = choice.resubmitted(session, raw, source_id=source_id)
+    if recorded is not None:
+        return _result(recorded, False, now)
     problems: tuple[FieldProblem, ...] = ()
     try:
         # A booking of a proposed time is completed from its proposal (`proposals.choice`).

@@ -265,3 +265,29 @@ def test_an_expired_proposal_is_refused(intake: Intake, key: str, stack: Proxied
     assert "expired" in problem["problem"]
     time.sleep(0.5)
     assert _active_at(stack, "expired@example.com") == []
+
+
+def test_the_same_booking_sent_again_after_the_proposal_expired_is_answered_with_its_record(
+    intake: Intake, key: str, stack: ProxiedStack
+) -> None:
+    proposal = _proposal(intake, key, _week(7, hours=["09:00-12:00"]))
+    body = _choice("retry-after-expiry", proposal, choice=1)
+    booked = _book(intake, key, body)
+    assert booked.json()["status"] == "booked", booked.text
+    with stack.sessions.begin() as session:
+        session.execute(
+            update(ProposalRow)
+            .where(ProposalRow.proposal_id == proposal["proposal_id"])
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    again = _book(intake, key, body, wait=0)
+    assert again.status_code == 200, again.text
+    assert again.json()["request_id"] == "retry-after-expiry"
+    assert again.json()["status"] == "booked"
+    assert again.json()["event_uri"] == booked.json()["event_uri"]
+    # Another body under the same id is still a conflict, and a new id is still refused.
+    changed = _book(intake, key, {**body, "choice": 2}, wait=0)
+    assert changed.status_code == 409, changed.text
+    late = _book(intake, key, _choice("late-choice", proposal, choice=2), wait=0)
+    assert late.status_code == 422, late.text
+    assert len(_active_at(stack, "retry-after-expiry@example.com")) == 1

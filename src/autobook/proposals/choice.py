@@ -7,23 +7,32 @@ its window and preference (kept for `if_taken: nearest` and for alternatives), a
 that was not proposed: `start_time`, `choice` or `if_taken` without a `proposal_id`, an unknown
 or expired proposal, a choice out of range or a time it did not offer are each a problem of
 their field, and the request is recorded `invalid`, as any other bad field is.
+
+A resubmission is recognised before the proposal is read (`resubmitted`): the same body under
+a recorded request_id is answered with its record, as any idempotent resubmission is, even
+once the proposal expired or was purged. The record keeps the completed body, so the body sent
+again is completed as the record says it was, and compared.
 """
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from autobook import store
 from autobook.errors import FieldProblem, InvalidRequest
-from autobook.models import ProposalRow
+from autobook.models import BookingRequestRow, ProposalRow
 from autobook.proposals import records
 from autobook.request_checks import parse_instant
 from autobook.requests import request_id_of
 from autobook.times import utc_z
 
 CHOICE_KEYS = ("proposal_id", "choice", "start_time", "if_taken")
+COMPLETED_KEYS = ("event_type", "choice", "start_time")  # always set from the proposal
+KEPT_KEYS = ("window", "prefer")  # set from the proposal when the request has none
 
 
 def _chosen_start(raw: dict[str, Any], row: ProposalRow) -> tuple[int, str] | FieldProblem:
@@ -88,3 +97,43 @@ def expand(session: Session, raw: object, *, now: datetime, source_id: int | Non
         if key in kept and key not in raw:
             expanded[key] = kept[key]
     return expanded
+
+
+def _completed_as_recorded(raw: dict[str, Any], recorded: dict[str, Any]) -> dict[str, Any] | None:
+    """`raw` completed as `recorded` was from its proposal; None if it can't be the same body."""
+    if not all(key in recorded for key in COMPLETED_KEYS):
+        return None  # recorded as sent (invalid): compared as sent by intake
+    if "event_type" in raw and raw["event_type"] != recorded["event_type"]:
+        return None
+    if "choice" in raw and raw["choice"] != recorded["choice"]:
+        return None
+    if "start_time" in raw and _same_instant(raw["start_time"], recorded["start_time"]) is not True:
+        return None
+    completed = {**raw, **{key: recorded[key] for key in COMPLETED_KEYS}}
+    for key in KEPT_KEYS:
+        if key in recorded and key not in raw:
+            completed[key] = recorded[key]
+    return completed
+
+
+def _canonical(document: object) -> str:
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def resubmitted(
+    session: Session, raw: object, *, source_id: int | None
+) -> BookingRequestRow | None:
+    """The request recorded under `raw`'s request_id, if `raw` is its booking of a choice sent
+    again with the same body; None otherwise (a new request, or another body: a conflict)."""
+    if not isinstance(raw, dict) or "proposal_id" not in raw:
+        return None
+    request_id = request_id_of(raw)
+    if request_id is None:
+        return None
+    row = store.get_by_request_id(session, request_id)
+    if row is None or row.source_id != source_id or not isinstance(row.payload, dict):
+        return None
+    completed = _completed_as_recorded(raw, row.payload)
+    if completed is None or _canonical(completed) != _canonical(row.payload):
+        return None
+    return row
