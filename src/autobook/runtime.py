@@ -35,6 +35,7 @@ from autobook.callbacks.delivery import Courier
 from autobook.callbacks.delivery import build_http as build_callback_http
 from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
+from autobook.proposals.engine import alternatives_for
 from autobook.times import utc_now
 from autobook.webhooks.sweep import BookedSweep
 
@@ -191,6 +192,7 @@ def build_runtime(settings: Settings) -> Runtime:
         post_call=post_call_bound(settings, policy),
         wake=ring_at,
     )
+    context.propose_alternatives = alternatives_for(context)
     return Runtime(
         settings,
         sessions,

@@ -20,6 +20,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from autobook.booking.blocking import slot_owner
+from autobook.booking.candidates import Candidates, Chosen
 from autobook.booking.polling import request_windows
 from autobook.calendly.models import AvailableTime, EventType
 from autobook.errors import CalendlyError
@@ -27,14 +28,12 @@ from autobook.models import NextAction, RequestStatus
 from autobook.times import utc_z
 
 if TYPE_CHECKING:
-    from autobook.booking.steps import Chosen, Steps
+    from autobook.booking.steps import Steps  # the caller: steps imports this module
 
 ALTERNATIVES = "alternatives"
 
 
 def search_chosen(steps: Steps, event_type: EventType) -> tuple[NextAction | None, Chosen | None]:
-    from autobook.booking.steps import Candidates, Chosen
-
     request = steps.request
     assert request is not None
     assert request.start_time is not None
@@ -62,8 +61,6 @@ def _nearest(
     steps: Steps, event_type: EventType, taken: str
 ) -> tuple[NextAction | None, Chosen | None]:
     """Hold the matching slot nearest the chosen one, among the windows the proposal searched."""
-    from autobook.booking.steps import Candidates, Chosen
-
     request = steps.request
     assert request is not None
     assert request.start_time is not None
@@ -96,20 +93,10 @@ def _nearest(
 
 
 def _release_with_alternatives(steps: Steps, event_type: EventType, taken: str) -> None:
-    from autobook.proposals.engine import Proposer
-
     request = steps.request
     row = steps._claimed_row
     assert request is not None
     assert request.start_time is not None
-    proposer = Proposer(
-        steps.ctx.settings,
-        steps.ctx.sessions,
-        steps.ctx.client,
-        steps.ctx.resolver,
-        steps.ctx.snapshots,
-        steps.ctx.clock,
-    )
     wanted = {
         "event_type": event_type.uri,
         "timezone": request.invitee.timezone,
@@ -122,15 +109,18 @@ def _release_with_alternatives(steps: Steps, event_type: EventType, taken: str) 
     }
     extra = dict(row.extra or {})
     reason = f"{taken}; other times are proposed in alternatives"
-    try:
-        proposal = proposer.propose(
-            wanted,
-            source_id=row.source_id,
-            exclude=frozenset(steps._excluded | {request.start_time}),
-        )
-        extra[ALTERNATIVES] = proposal.as_json()
-    except CalendlyError as exc:
-        reason = f"{taken}; no alternatives could be proposed ({exc.message})"
+    propose = steps.ctx.propose_alternatives
+    if propose is None:
+        reason = f"{taken}; no alternatives can be proposed by this worker"
+    else:
+        try:
+            extra[ALTERNATIVES] = propose(
+                wanted,
+                source_id=row.source_id,
+                exclude=frozenset(steps._excluded | {request.start_time}),
+            )
+        except CalendlyError as exc:
+            reason = f"{taken}; no alternatives could be proposed ({exc.message})"
     steps._release(
         RequestStatus.NO_SLOT,
         reason=reason,

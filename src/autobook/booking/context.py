@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +34,19 @@ class Job:
     row: store.BookingRequestRow | None = None
 
 
+class AlternativesProposer(Protocol):
+    """Proposes other times for a request whose chosen time was taken (`if_taken: propose`).
+
+    Given a proposal request (`POST /v1/proposals`'s shape), the source it is made for and the
+    starts to leave out; answers the proposal's JSON, or raises a CalendlyError. The proposals
+    package builds it (`proposals.engine.alternatives_for`): booking does not depend on it.
+    """
+
+    def __call__(
+        self, request: dict[str, Any], *, source_id: int | None, exclude: frozenset[datetime]
+    ) -> dict[str, object]: ...
+
+
 @dataclass
 class BookingContext:
     """The long-lived parts a worker process builds once (see `autobook.runtime`)."""
@@ -49,6 +63,9 @@ class BookingContext:
     # Rings the doorbell for a request at a time (a delayed broker message); None: the
     # dispatcher's next tick after that time does it.
     wake: Callable[[str, datetime], None] | None = None
+    # Other times to offer when a chosen time was taken; None: the request ends `no_slot`
+    # without alternatives (a context built without the proposals package).
+    propose_alternatives: AlternativesProposer | None = None
 
     @property
     def post_lease(self) -> timedelta:

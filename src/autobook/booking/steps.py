@@ -23,19 +23,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from autobook import store
 from autobook.booking.blocking import SlotOwner, free_seats, slot_owner, with_learned_hosts
 from autobook.booking.body import (
     BookingRuleViolation,
-    InviteeBody,
     build_invitee_body,
     new_correlation_token,
 )
 from autobook.booking.booked_event import known_event
 from autobook.booking.cancel import cancel_meeting
+from autobook.booking.candidates import Candidates, Chosen
 from autobook.booking.chosen import search_chosen
 from autobook.booking.constraints import constraints_for
 from autobook.booking.context import LeaseLost
@@ -45,7 +44,7 @@ from autobook.booking.polling import matching_offers, poll_window, polling_floor
 from autobook.booking.slots import (
     SearchWindow,
 )
-from autobook.calendly.models import AvailableTime, EventType
+from autobook.calendly.models import EventType
 from autobook.errors import (
     CalendlyError,
     InvalidRequest,
@@ -80,24 +79,6 @@ UNCLEAR_STATES = frozenset(
         AttemptState.NOT_FOUND,
     }
 )
-
-
-@dataclass
-class Chosen:
-    """A slot held for this request: its intent is committed, the POST may go."""
-
-    event_type: EventType
-    slot: AvailableTime
-    attempt_id: int
-    built: InviteeBody
-
-
-@dataclass
-class Candidates:
-    """Matching slots of one snapshot, best first, and when that snapshot was polled."""
-
-    polled_at: datetime
-    slots: list[AvailableTime]
 
 
 class Steps(Outcomes):

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +27,7 @@ from autobook import store
 from autobook.booking.availability import AvailabilitySnapshots
 from autobook.booking.blocking import free_seats, slot_owner, with_learned_hosts
 from autobook.booking.constraints import constraints_for
+from autobook.booking.context import AlternativesProposer, BookingContext
 from autobook.booking.polling import poll_window, polling_floor, request_windows
 from autobook.booking.resolve import EventTypeResolver
 from autobook.booking.slots import Slot, matching_slots
@@ -227,3 +229,18 @@ def proposer_for(settings: Settings, sessions: sessionmaker[Session]) -> Propose
             shared=build_shared_snapshots(settings),
         ),
     )
+
+
+def alternatives_for(ctx: BookingContext) -> AlternativesProposer:
+    """What a worker's booking calls for other times when a chosen one was taken: a proposer
+    on the worker's own client, resolver and snapshots (`runtime` wires it into `ctx`)."""
+    proposer = Proposer(
+        ctx.settings, ctx.sessions, ctx.client, ctx.resolver, ctx.snapshots, ctx.clock
+    )
+
+    def propose(
+        request: dict[str, Any], *, source_id: int | None, exclude: frozenset[datetime]
+    ) -> dict[str, object]:
+        return proposer.propose(request, source_id=source_id, exclude=exclude).as_json()
+
+    return propose

@@ -1,0 +1,31 @@
+"""What a search hands to the hold, and what the hold gives back.
+
+A module of its own so that the search (`booking/steps.py`) and the booking of a chosen time
+(`booking/chosen.py`) both use them without importing each other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from autobook.booking.body import InviteeBody
+from autobook.calendly.models import AvailableTime, EventType
+
+
+@dataclass
+class Chosen:
+    """A slot held for this request: its intent is committed, the POST may go."""
+
+    event_type: EventType
+    slot: AvailableTime
+    attempt_id: int
+    built: InviteeBody
+
+
+@dataclass
+class Candidates:
+    """Matching slots of one snapshot, best first, and when that snapshot was polled."""
+
+    polled_at: datetime
+    slots: list[AvailableTime]
