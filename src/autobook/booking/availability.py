@@ -10,6 +10,12 @@ caller, from the attempts every worker records (`booking/blocking.py`). A slot t
 else meets `already_filled`: the caller then calls `forget`, which drops the event type's
 snapshots in this process and, through Redis, in every process (a `stale-before` mark: a snapshot
 polled before it is never served again), so the next search of every worker polls afresh.
+
+Single flight: while the cache is on, a poll of one window that is under way in this process is
+waited for, not repeated, so a burst of proposals or searches that finds the cache cold or
+expired costs one call, not one per thread. A waiter is served the poll as a cached copy
+(`fresh` False: the call was not its own); if the poll fails or outlasts `FLIGHT_WAIT_SECONDS`,
+it polls itself.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -30,6 +36,8 @@ from autobook.calendly.models import AvailableTime
 from autobook.times import utc_now
 
 WINDOW_ALIGNMENT = timedelta(minutes=5)
+# How long a caller waits for another thread's poll of the same window before polling itself.
+FLIGHT_WAIT_SECONDS = 30.0
 
 
 def align_now(now: datetime) -> datetime:
@@ -56,6 +64,14 @@ class SharedLoad:
 
     snapshot: Snapshot | None
     stale_before: datetime | None  # snapshots polled at or before this are stale
+
+
+@dataclass
+class _Flight:
+    """A poll under way: its waiters wake on `done`; `snapshot` is None if it failed."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    snapshot: Snapshot | None = None
 
 
 class SharedSnapshots(Protocol):
@@ -157,6 +173,7 @@ class AvailabilitySnapshots:
         self._clock = clock
         self._lock = threading.Lock()
         self._snapshots: dict[str, list[Snapshot]] = {}
+        self._flights: dict[tuple[str, datetime, datetime], _Flight] = {}
         self.polls = 0
 
     def get(
@@ -184,6 +201,31 @@ class AvailabilitySnapshots:
                 return found
         elif local is not None:
             return local
+        if self._ttl_seconds <= 0:
+            return self._poll(event_type_uri, window, now)  # no sharing asked for: no flights
+        return self._poll_once(event_type_uri, window, now)
+
+    def _poll_once(self, event_type_uri: str, window: SearchWindow, now: float) -> Snapshot:
+        """Poll `window`, or wait for the poll of it another thread has under way."""
+        key = (event_type_uri, window.start, window.end)
+        with self._lock:
+            flight = self._flights.get(key)
+            leading = flight is None
+            if flight is None:
+                flight = self._flights[key] = _Flight()
+        if not leading:
+            if flight.done.wait(FLIGHT_WAIT_SECONDS) and flight.snapshot is not None:
+                return replace(flight.snapshot, fresh=False)
+            return self._poll(event_type_uri, window, now)
+        try:
+            flight.snapshot = self._poll(event_type_uri, window, now)
+            return flight.snapshot
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+            flight.done.set()
+
+    def _poll(self, event_type_uri: str, window: SearchWindow, now: float) -> Snapshot:
         polled_at = self._clock()
         slots = self._client.list_available_times(event_type_uri, window.start, window.end)
         snapshot = Snapshot(window, slots, polled_at, fresh=True, taken_at=now)
