@@ -15,6 +15,7 @@ matched in what was looked at, the answer has no slots and says up to when it lo
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -96,6 +97,8 @@ class Proposer:
     resolver: EventTypeResolver
     snapshots: AvailabilitySnapshots
     clock: Callable[[], datetime] = utc_now
+    _purged_at: datetime | None = field(default=None, init=False)
+    _purge_lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def propose(
         self,
@@ -133,7 +136,7 @@ class Proposer:
             expires_at=expires_at,
         )
         with self.sessions.begin() as session:
-            records.save(session, row, now=now)
+            records.save(session, row, purge_before=now if self._purge_due(now) else None)
         return Proposal(
             row.proposal_id,
             expires_at,
@@ -142,6 +145,14 @@ class Proposer:
             offers(chosen, zone),
             found.searched_until,
         )
+
+    def _purge_due(self, now: datetime) -> bool:
+        """True at most once every `records.PURGE_INTERVAL` in this process."""
+        with self._purge_lock:
+            if self._purged_at is not None and now - self._purged_at < records.PURGE_INTERVAL:
+                return False
+            self._purged_at = now
+            return True
 
     def _matching(
         self,
