@@ -22,7 +22,8 @@ def add_parser(commands: Any) -> None:
         description=(
             "An MCP server with find_event_types, propose_times, book_time, booking_status "
             "and cancel_booking. Register it with an MCP client as the command `autobook mcp`; "
-            "a worker must run to book."
+            "a worker must run to book. Over HTTP, `autobook serve` answers the same tools at "
+            "/v1/mcp, as the source whose API key calls."
         ),
     )
     mcp.set_defaults(handler=run)

@@ -1,8 +1,9 @@
 """`autobook serve`: parse its options and run uvicorn with the intake app.
 
-The schema is brought up to date first, as every command does; the token is not needed (the
-intake never calls Calendly). Log lines go through `autobook.logsafe`, so an email, a phone
-number or a bearer key that reaches a log line is masked. A taken port is one line and exit 2.
+The schema is brought up to date first, as every command does; the token is needed only to
+propose (`/v1/proposals`, `/v1/mcp`): the intake never calls Calendly. Log lines go through
+`autobook.logsafe`, so an email, a phone number or a bearer key that reaches a log line is
+masked. A taken port is one line and exit 2.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def add_parser(commands: Any, port: Any, positive: Any) -> None:
         "serve",
         help="serve the HTTP intake (POST /v1/bookings)",
         description="Take booking requests over HTTP from sources (see `autobook sources`): "
-        "POST /v1/bookings, GET /v1/bookings/ID, POST /v1/bookings/ID/cancel, /healthz, "
-        "/readyz. Needs no Calendly token.",
+        "POST /v1/bookings, GET /v1/bookings/ID, POST /v1/bookings/ID/cancel, "
+        "POST /v1/proposals, the MCP tools at /v1/mcp (streamable HTTP), /healthz, /readyz. "
+        "Needs a Calendly token only to propose.",
     )
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
