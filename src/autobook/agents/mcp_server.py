@@ -11,7 +11,7 @@ like the command line; and streamable HTTP at `/v1/mcp` on `autobook serve`
 (`autobook.serve.mcp`), where the tools act as the source whose API key called: its
 authentication puts the source's id in the HTTP request's scope under `SOURCE_SCOPE_KEY`, and
 a tool called over HTTP without it refuses. Blocking work (database, Calendly) runs through
-`run` (a worker thread; on `serve`, its bounded pool); waiting for an outcome sleeps on the
+`runner` (a worker thread; on `serve`, its bounded pool); waiting for an outcome sleeps on the
 event loop, holding no thread.
 """
 
