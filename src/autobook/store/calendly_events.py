@@ -184,6 +184,26 @@ def booked_ahead(session: Session, /, *, now: datetime, limit: int) -> list[tupl
     return [(pk, uri) for pk, uri in session.execute(statement).all() if uri]
 
 
+def booked_events_ahead(session: Session, /, *, now: datetime) -> list[tuple[int, str, str]]:
+    """(pk, event URI, invitee URI) of every booked request whose meeting is still ahead."""
+    statement = (
+        select(Row.id, Row.event_uri, Row.invitee_uri)
+        .where(
+            Row.status == RequestStatus.BOOKED,
+            Row.next_action == NextAction.NONE,
+            Row.invitee_uri.is_not(None),
+            Row.event_uri.is_not(None),
+            Row.start_time > aware_utc(now),
+        )
+        .order_by(Row.start_time, Row.id)
+    )
+    return [
+        (pk, event, invitee)
+        for pk, event, invitee in session.execute(statement).all()
+        if event and invitee
+    ]
+
+
 @transactional
 def save_subscription(
     session: Session, /, *, uri: str, callback_url: str, signing_key_sealed: str, now: datetime
