@@ -38,6 +38,7 @@ from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
 from autobook.times import utc_now
 from autobook.webhooks.sweep import BookedSweep
+from autobook.webhooks.watch import SubscriptionWatch
 
 SWEEP_KEY = "autobook:sweep"
 SWEEP_STAMP = "sweep.stamp"
@@ -58,6 +59,7 @@ class Runtime:
     sweeper: Sweeper
     courier: Courier
     booked_sweep: BookedSweep
+    subscription_watch: SubscriptionWatch
 
 
 def sweep_gate(
@@ -212,6 +214,7 @@ def build_runtime(settings: Settings) -> Runtime:
             ),
             utc_now,
         ),
+        SubscriptionWatch(sessions, client, utc_now),
     )
 
 

@@ -37,12 +37,19 @@ from standardwebhooks.webhooks import Webhook
 
 from autobook.callbacks import pinned, ssrf
 from autobook.config import Settings
+from autobook.metrics import definitions as metrics
 from autobook.models import CallbackState, IntakeSourceRow
 from autobook.store import outbox
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "autobook-callbacks/1"
+# The outcome label of an attempt (`autobook_callback_attempts_total`), by the state it left.
+OUTCOMES = {
+    CallbackState.DELIVERED: "delivered",
+    CallbackState.PENDING: "retry",
+    CallbackState.FAILED: "failed",
+}
 # Time to reach the receiver; the read timeout is the setting.
 CONNECT_TIMEOUT_SECONDS = 5.0
 
@@ -131,7 +138,7 @@ class Courier:
         else:
             log.warning("callback %d to %s, attempt %d: %s", callback_id, host, attempt, sent.error)
         retry_at = self._clock() + self._backoff.delay(attempt)
-        return self._finish(callback_id, now, sent, retry_at=retry_at)
+        return self._finish(callback_id, now, sent, retry_at=retry_at, posted=True)
 
     def _finish(
         self,
@@ -141,9 +148,10 @@ class Courier:
         *,
         final: bool = False,
         retry_at: datetime | None = None,
+        posted: bool = False,
     ) -> CallbackState:
         with self._sessions.begin() as session:
-            return outbox.finish(
+            state = outbox.finish(
                 session,
                 callback_id,
                 at=at,
@@ -152,6 +160,8 @@ class Courier:
                 error=sent.error,
                 retry_at=None if final else retry_at,
             )
+        metrics.callback_attempt(OUTCOMES[state], sent.latency_ms / 1000 if posted else None)
+        return state
 
     def _secret(self, session: Session, source_id: int | None) -> str | None:
         if source_id is None:

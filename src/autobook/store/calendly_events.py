@@ -216,6 +216,9 @@ def save_subscription(
             callback_url=callback_url,
             signing_key_sealed=signing_key_sealed,
             created_at=aware_utc(now),
+            # Just made: active, and checked now (the watch asks again an interval later).
+            state="active",
+            state_checked_at=aware_utc(now),
         )
     )
 
