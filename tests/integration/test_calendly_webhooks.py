@@ -34,21 +34,25 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[Receiver, str]]:
+def receiver(stack: ProxiedStack) -> Iterator[tuple[Receiver, str]]:
+    """One per stack: each stack's sources sign with secrets of their own."""
     with running_receiver() as running:
         yield running
 
 
-@pytest.fixture(scope="module")
-def stack(start_stack: StartStack) -> ProxiedStack:
+# Embedded (SQLite, filesystem broker) and production-shaped (PostgreSQL, Redis).
+@pytest.fixture(scope="module", params=["embedded", "redis_pg"])
+def stack(start_stack: StartStack, request: pytest.FixtureRequest) -> ProxiedStack:
     return start_stack(
-        "embedded",
+        request.param,
         extra_env={
             "AUTOBOOK_CALLBACK_ALLOW_PRIVATE": "true",
             "AUTOBOOK_CALLBACK_RETRY_BASE_SECONDS": "0.3",
             "AUTOBOOK_CALENDLY_WEBHOOK_SIGNING_KEY": SIGNING_KEY,
-            # Every search polls afresh: the embedded stack has no Redis to share staleness.
-            "AUTOBOOK_AVAILABILITY_CACHE_SECONDS": "0",
+            # A long availability cache in each of the worker's two pool processes: a slot
+            # that opens is forgotten in every one (Redis, or the data folder's stale marks;
+            # tests/integration/test_stale_marks.py pins the latter across two processes).
+            "AUTOBOOK_AVAILABILITY_CACHE_SECONDS": "120",
             # The periodic sweep would find the opened slot too, but not within the test's 5 s:
             # only the webhook's wake-up can.
             "AUTOBOOK_WAITING_REPOLL_SECONDS": "600",
