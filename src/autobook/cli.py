@@ -108,9 +108,10 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     # Both queues: the booking pool here, the callbacks in a child (see autobook.worker_queues).
     child = None
     if len(queues) > 1:
-        child = worker_queues.start_callback_consumer(
+        child = worker_queues.CallbackConsumer(
             name=args.name, callback_slots=args.callback_slots, loglevel=level
         )
+        child.start()
     argv = [
         "worker",
         *worker_queues.pool_options(
@@ -131,7 +132,7 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         app.worker_main(argv)
     finally:
         if child is not None:
-            worker_queues.stop(child)
+            child.stop()
     return 0
 
 

@@ -10,8 +10,9 @@ as a child process, consumes `autobook.callbacks` on a thread pool of `--callbac
 threads (deliveries are I/O: a thread each is enough). So the default deployment, and
 `autobook demo`, deliver callbacks with no extra command, and at most `--callback-slots`
 receivers can hang at once without touching bookings. The child dies with its worker (it
-gets SIGTERM when the worker exits, even after `kill -9`) and writes its metrics into the
-worker's folder, so the worker's `/metrics` counts its deliveries.
+gets SIGTERM when the worker exits, even after `kill -9`), is started again if it exits on its
+own, and writes its metrics into the worker's folder, so the worker's `/metrics` counts its
+deliveries.
 
 `--queues autobook` or `--queues autobook.callbacks` runs one pool only, for deployments that
 scale the two apart.
@@ -20,16 +21,21 @@ scale the two apart.
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+import threading
+
+log = logging.getLogger(__name__)
 
 BOOKING_QUEUE = "autobook"
 CALLBACK_QUEUE = "autobook.callbacks"
 ALL_QUEUES = (BOOKING_QUEUE, CALLBACK_QUEUE)
 DEFAULT_CALLBACK_SLOTS = 4
+# Between a callback consumer's unexpected exit and its restart (no tight crash loop).
+RESTART_PAUSE_SECONDS = 2.0
 # Linux's prctl option that signals a child when its parent dies.
 _PR_SET_PDEATHSIG = 1
 
@@ -61,23 +67,56 @@ def _die_with_parent() -> None:
         pass  # elsewhere the worker's `finally` still stops it on an ordinary exit
 
 
-def start_callback_consumer(
-    *, name: str, callback_slots: int, loglevel: str, extra: Sequence[str] = ()
-) -> subprocess.Popen[bytes]:
-    """The worker's child that consumes `autobook.callbacks` (see the module docstring)."""
-    argv = [sys.executable, "-m", "autobook", "worker", "--queues", CALLBACK_QUEUE]
-    argv += ["--callback-slots", str(callback_slots), "--name", f"{name}-callbacks"]
-    argv += ["--loglevel", loglevel, "--no-dispatcher", "--child", *extra]
-    # Same process group: whoever stops the worker's group stops this one too.
-    return subprocess.Popen(argv, env=dict(os.environ), preexec_fn=_die_with_parent)
+class CallbackConsumer:
+    """The worker's child that consumes `autobook.callbacks` (see the module docstring).
 
+    A watcher thread starts it again if it exits while the worker runs (a crash, an OOM kill),
+    after a pause, so the callbacks queue never stays without a consumer.
+    """
 
-def stop(child: subprocess.Popen[bytes], *, timeout: float = 10.0) -> None:
-    if child.poll() is not None:
-        return
-    child.terminate()
-    try:
-        child.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
+    def __init__(self, *, name: str, callback_slots: int, loglevel: str) -> None:
+        self.argv = [sys.executable, "-m", "autobook", "worker", "--queues", CALLBACK_QUEUE]
+        self.argv += ["--callback-slots", str(callback_slots), "--name", f"{name}-callbacks"]
+        self.argv += ["--loglevel", loglevel, "--no-dispatcher", "--child"]
+        self._stopping = threading.Event()
+        self._lock = threading.Lock()
+        self.child: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def start(self) -> None:
+        self._spawn()
+        threading.Thread(target=self._watch, name="callback-consumer", daemon=True).start()
+
+    def _spawn(self) -> None:
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            # Same process group: whoever stops the worker's group stops this one too.
+            self.child = subprocess.Popen(
+                self.argv, env=dict(os.environ), preexec_fn=_die_with_parent
+            )
+            self.starts += 1
+
+    def _watch(self) -> None:
+        while not self._stopping.is_set():
+            child = self.child
+            if child is None:
+                return
+            code = child.wait()
+            if self._stopping.wait(RESTART_PAUSE_SECONDS):
+                return
+            log.warning("the callback consumer exited (code %s); starting it again", code)
+            self._spawn()
+
+    def stop(self, *, timeout: float = 10.0) -> None:
+        with self._lock:
+            self._stopping.set()
+            child = self.child
+        if child is None or child.poll() is not None:
+            return
+        child.terminate()
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
