@@ -168,22 +168,6 @@ def apply_rescheduled(
 
 
 @transactional
-def booked_ahead(session: Session, /, *, now: datetime, limit: int) -> list[tuple[int, str]]:
-    """(pk, invitee URI) of the booked requests whose meeting is still ahead, soonest first."""
-    statement = (
-        select(Row.id, Row.invitee_uri)
-        .where(
-            Row.status == RequestStatus.BOOKED,
-            Row.next_action == NextAction.NONE,
-            Row.invitee_uri.is_not(None),
-            Row.start_time > aware_utc(now),
-        )
-        .order_by(Row.start_time, Row.id)
-        .limit(limit)
-    )
-    return [(pk, uri) for pk, uri in session.execute(statement).all() if uri]
-
-
 def booked_events_ahead(session: Session, /, *, now: datetime) -> list[tuple[int, str, str]]:
     """(pk, event URI, invitee URI) of every booked request whose meeting is still ahead."""
     statement = (
