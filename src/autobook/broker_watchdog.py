@@ -56,7 +56,9 @@ class BrokerWatchdog(bootsteps.StartStopStep):
             socket_timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
         )
-        self._queues = [str(parent.app.conf.task_default_queue)]
+        # The queues this consumer reads (a worker may consume one of several).
+        consumed = getattr(getattr(parent, "task_consumer", None), "queues", None) or []
+        self._queues = [str(q.name) for q in consumed] or [str(parent.app.conf.task_default_queue)]
         self._timer_entry = parent.timer.call_repeatedly(
             CHECK_INTERVAL_SECONDS, self.check, (parent,), priority=10
         )

@@ -6,7 +6,9 @@ migrated to head (checked, never migrated: `check` changes nothing); the broker 
 reachable when `AUTOBOOK_REDIS_URL` is set; and at Calendly the token valid (`GET /users/me`),
 its user an owner or admin of the organization (reconciliation lists the organization's events,
 which Calendly refuses to a plain member), the plan and the limits the budget will hold to, and
-every scope booking needs (API-NOTES §1: scopes are mandatory for tokens issued since 2026-03).
+every scope booking needs (API-NOTES §1: scopes are mandatory for tokens issued since 2026-03),
+and the webhook subscription that `autobook webhooks ensure` made, present and active (Calendly
+disables one silently after 24 hours of failed deliveries).
 
 Invariants: nothing here raises for a broken item, every item is printed, and every line passes
 through `logsafe.mask` with the token as a secret, so neither the token nor an email shows.
@@ -19,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from kombu import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from autobook import db, logsafe, preflight
 from autobook.calendly.client import build_http_client
@@ -29,6 +32,8 @@ from autobook.config import InvalidSettings, Settings, get_settings
 BROKER_CHECK_TIMEOUT_SECONDS = 3.0
 CALENDLY_CHECK_TIMEOUT_SECONDS = 10.0
 ADMIN_ROLES = ("owner", "admin")
+WEBHOOKS_ITEM = "calendly webhooks"
+ENSURE_FIX = "autobook webhooks ensure --url"
 # Our plans, from the one that allows least to the one that allows most.
 PLAN_ORDER = ("free", "trial", "standard", "enterprise", "unlimited")
 NEW_PAT_FIX = (
@@ -191,8 +196,10 @@ def check_plan(settings: Settings, organization: ProbeResult) -> Item:
     return Item(name, True, f"{said}; AUTOBOOK_PLAN={ours}: {describe_limits(PLANS[ours])}{note}")
 
 
-def check_calendly(settings: Settings, prober: Prober | None = None) -> list[Item]:
-    names = ("calendly admin", "calendly plan limits", "calendly scopes")
+def check_calendly(
+    settings: Settings, prober: Prober | None = None, *, database_ok: bool = True
+) -> list[Item]:
+    names = ("calendly admin", "calendly plan limits", "calendly scopes", WEBHOOKS_ITEM)
     if settings.calendly_token is None:
         return [
             Item(
@@ -213,11 +220,13 @@ def check_calendly(settings: Settings, prober: Prober | None = None) -> list[Ite
             read_timeout=CALENDLY_CHECK_TIMEOUT_SECONDS,
         )
         with http:
-            return _check_calendly(settings, Prober(http), names)
-    return _check_calendly(settings, prober, names)
+            return _check_calendly(settings, Prober(http), names, database_ok)
+    return _check_calendly(settings, prober, names, database_ok)
 
 
-def _check_calendly(settings: Settings, prober: Prober, names: tuple[str, ...]) -> list[Item]:
+def _check_calendly(
+    settings: Settings, prober: Prober, names: tuple[str, ...], database_ok: bool
+) -> list[Item]:
     me = prober.call("GET", "/users/me")
     if me.status is None:
         return [
@@ -273,7 +282,55 @@ def _check_calendly(settings: Settings, prober: Prober, names: tuple[str, ...]) 
         )
     else:
         items.append(Item("calendly scopes", True, "every scope booking needs"))
+    if database_ok:
+        items.append(check_webhook_subscription(settings, prober))
+    else:
+        items.append(_skip(WEBHOOKS_ITEM, "the database is not ready"))
     return items
+
+
+def check_webhook_subscription(settings: Settings, prober: Prober) -> Item:
+    """The subscription `autobook webhooks ensure` made: there, and active at Calendly."""
+    from autobook import store
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.make_session_factory(engine)() as session:
+            ours = store.subscription_state.current(session)
+    except SQLAlchemyError as exc:
+        return _skip(WEBHOOKS_ITEM, f"the database could not be read ({type(exc).__name__})")
+    finally:
+        engine.dispose()
+    if ours is None:
+        return Item(
+            WEBHOOKS_ITEM,
+            False,
+            "no subscription: cancellations and reschedules at Calendly reach autobook only "
+            f"through the booked sweep, up to {settings.booked_sweep_seconds} s late",
+            f"{ENSURE_FIX} https://YOUR-HOST/v1/calendly/webhook",
+        )
+    fix = f"{ENSURE_FIX} {ours.callback_url}"
+    uuid = ours.uri.rstrip("/").rsplit("/", 1)[-1]
+    found = prober.call("GET", f"/webhook_subscriptions/{uuid}")
+    if found.status == 404:
+        return Item(WEBHOOKS_ITEM, False, f"the subscription to {ours.callback_url} is gone", fix)
+    if not found.ok:
+        return Item(
+            WEBHOOKS_ITEM,
+            False,
+            f"cannot read the subscription: {_refusal(found)}",
+            "run autobook check again; the token needs webhooks:read",
+        )
+    state = str(found.resource.get("state") or "unknown")
+    if state != "active":
+        return Item(
+            WEBHOOKS_ITEM,
+            False,
+            f"the subscription to {ours.callback_url} is {state} (Calendly disables one after "
+            "24 hours of failed deliveries)",
+            fix,
+        )
+    return Item(WEBHOOKS_ITEM, True, f"active, delivering to {ours.callback_url}")
 
 
 def _check_admin(prober: Prober, user_uri: str, organization_uri: str) -> Item:
@@ -298,12 +355,13 @@ def _check_admin(prober: Prober, user_uri: str, organization_uri: str) -> Item:
 
 
 def run_checks(settings: Settings) -> list[Item]:
+    database = check_database(settings)
     return [
         Item("settings", True, "valid"),
-        *check_database(settings),
+        *database,
         check_broker(settings),
         *check_redis(settings),
-        *check_calendly(settings),
+        *check_calendly(settings, database_ok=all(item.ok for item in database)),
     ]
 
 

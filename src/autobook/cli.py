@@ -24,6 +24,7 @@ from rich.console import Console
 from autobook import __version__
 from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
+from autobook.worker_queues import DEFAULT_CALLBACK_SLOTS
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
@@ -67,6 +68,15 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _queues(text: str) -> tuple[str, ...]:
+    from autobook.worker_queues import parse_queues
+
+    try:
+        return parse_queues(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _ready_database(settings: Settings) -> None:
     from autobook import db
 
@@ -78,8 +88,10 @@ def _cmd_worker(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     # First: prometheus-client reads its multiprocess folder when first imported (see metrics).
-    metrics.prepare_multiprocess(settings)
-    from autobook import logging_setup, preflight
+    # A callback consumer started by its worker writes into the worker's folder instead.
+    if not args.child:
+        metrics.prepare_multiprocess(settings)
+    from autobook import logging_setup, preflight, worker_queues
     from autobook.config import LogFormat
 
     # Before anything prints `ready`: a worker that can't book must not look as if it could.
@@ -90,10 +102,21 @@ def _cmd_worker(args: argparse.Namespace) -> int:
     _ready_database(settings)
     from autobook.worker import app
 
-    metrics.serve_worker_metrics(settings)
+    if not args.child:
+        metrics.serve_worker_metrics(settings)
+    queues: tuple[str, ...] = args.queues
+    # Both queues: the booking pool here, the callbacks in a child (see autobook.worker_queues).
+    child = None
+    if len(queues) > 1:
+        child = worker_queues.CallbackConsumer(
+            name=args.name, callback_slots=args.callback_slots, loglevel=level
+        )
+        child.start()
     argv = [
         "worker",
-        f"--concurrency={args.concurrency}",
+        *worker_queues.pool_options(
+            queues[0], concurrency=args.concurrency, callback_slots=args.callback_slots
+        ),
         f"--loglevel={level}",
         f"--hostname=autobook-{args.name}@%h",
         "--without-gossip",
@@ -105,7 +128,11 @@ def _cmd_worker(args: argparse.Namespace) -> int:
         argv.insert(0, "--quiet")
     if not args.no_dispatcher:
         argv.append("--beat")  # the in-memory dispatch schedule (see autobook.worker)
-    app.worker_main(argv)
+    try:
+        app.worker_main(argv)
+    finally:
+        if child is not None:
+            child.stop()
     return 0
 
 
@@ -322,6 +349,25 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--no-dispatcher", action="store_true", help="don't run the embedded dispatcher (beat)"
     )
+    worker.add_argument(
+        "--queues",
+        type=_queues,
+        default=_queues("autobook,autobook.callbacks"),
+        metavar="LIST",
+        help="queues to consume, comma-separated: autobook (bookings, --concurrency "
+        "processes), autobook.callbacks (callback deliveries, --callback-slots threads); "
+        "with both, the callbacks run in a child process so a hanging receiver never holds "
+        "a booking slot (default: both)",
+    )
+    worker.add_argument(
+        "--callback-slots",
+        type=_positive,
+        default=DEFAULT_CALLBACK_SLOTS,
+        metavar="N",
+        help="callback deliveries at once (default: %(default)s)",
+    )
+    # Set by a worker on the callback consumer it starts: share its metrics, serve none.
+    worker.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     worker.set_defaults(handler=_cmd_worker)
 
     migrate = commands.add_parser(

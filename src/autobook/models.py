@@ -500,3 +500,6 @@ class CalendlySubscriptionRow(Base):
     callback_url: Mapped[str] = mapped_column(String(CALLBACK_URL_LENGTH))
     signing_key_sealed: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What Calendly last said of it (active, disabled, missing), and when (a worker asks).
+    state: Mapped[str | None] = mapped_column(String(16))
+    state_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -19,10 +19,11 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import db
-from autobook.booking.availability import AvailabilitySnapshots, RedisSnapshots
+from autobook.booking.availability import AvailabilitySnapshots, RedisSnapshots, SharedSnapshots
 from autobook.booking.context import BookingContext
 from autobook.booking.resolve import EventTypeResolver
 from autobook.booking.service import BookingService
+from autobook.booking.stale_marks import FolderStaleMarks
 from autobook.booking.sweep import Sweeper
 from autobook.calendly.budget import InMemoryBudget, RateBudget, RedisBudget
 from autobook.calendly.client import (
@@ -38,6 +39,7 @@ from autobook.errors import AutobookError
 from autobook.proposals.engine import alternatives_for
 from autobook.times import utc_now
 from autobook.webhooks.sweep import BookedSweep
+from autobook.webhooks.watch import SubscriptionWatch
 
 SWEEP_KEY = "autobook:sweep"
 SWEEP_STAMP = "sweep.stamp"
@@ -58,6 +60,7 @@ class Runtime:
     sweeper: Sweeper
     courier: Courier
     booked_sweep: BookedSweep
+    subscription_watch: SubscriptionWatch
 
 
 def sweep_gate(
@@ -116,10 +119,12 @@ def build_budget(settings: Settings) -> RateBudget:
     return InMemoryBudget(plan=settings.plan_limits())
 
 
-def build_shared_snapshots(settings: Settings) -> RedisSnapshots | None:
-    """With Redis, every worker process shares the availability it polled."""
+def build_shared_snapshots(settings: Settings) -> SharedSnapshots:
+    """With Redis, every worker process shares the availability it polled and its stale marks;
+    without, the stale marks go through the data folder (a slot that opened reaches every
+    process's cache: see `booking.stale_marks`)."""
     if not settings.redis_url:
-        return None
+        return FolderStaleMarks(settings.data_dir)
     return RedisSnapshots(redis.Redis.from_url(settings.redis_url))
 
 
@@ -211,6 +216,7 @@ def build_runtime(settings: Settings) -> Runtime:
             ),
             utc_now,
         ),
+        SubscriptionWatch(sessions, client, utc_now),
     )
 
 

@@ -112,6 +112,10 @@ def dispatch() -> int:
         opened = rt.booked_sweep.maybe_sweep()
     except Exception:  # never costs the dispatch; the next interval compares again
         log.exception("sweep of the booked requests failed; retried next interval")
+    try:
+        rt.subscription_watch.maybe_check()
+    except Exception:  # never costs the dispatch; the next interval asks again
+        log.exception("check of the webhook subscription failed; retried next interval")
     for event_type_uri in set(opened):
         rt.service.ctx.snapshots.forget(event_type_uri)
     # First the sweep of the waiting requests: those it makes due go out in this very tick.

@@ -28,6 +28,8 @@ re-sends whatever is due or whose lease expired, so a message that is gone for g
 - Hostile messages never stop a worker: the transports read every raw item through a door that
   quarantines what is no message (`autobook.queue`), and the consumer records every message it
   cannot run as `invalid` before acknowledging it (`autobook.consumer`).
+- Callback deliveries go to their own queue, `autobook.callbacks`, consumed by a pool of
+  their own (see `autobook.worker_queues`).
 - The embedded beat keeps its schedule in memory: the dispatch tick has nothing to persist, and
   several workers on one data folder must not share a schedule file.
 """
@@ -42,8 +44,9 @@ from autobook import tasks
 from autobook.broker_watchdog import BrokerWatchdog
 from autobook.config import Settings, get_settings
 from autobook.queue import transports
+from autobook.worker_queues import BOOKING_QUEUE, CALLBACK_QUEUE
 
-QUEUE_NAME = "autobook"
+QUEUE_NAME = BOOKING_QUEUE
 # Longer than any task can run: a task holds a lease of `lease_seconds` and renews it, and a
 # booking step makes a bounded number of HTTP calls with explicit timeouts.
 REDIS_VISIBILITY_TIMEOUT_SECONDS = 900
@@ -93,6 +96,8 @@ def create_app(settings: Settings) -> Celery:
         broker_connection_max_retries=None,
         worker_cancel_long_running_tasks_on_connection_loss=False,
         task_default_queue=QUEUE_NAME,
+        # Deliveries on their own queue and pool: a hanging receiver holds no booking slot.
+        task_routes={tasks.DELIVER_CALLBACK_TASK: {"queue": CALLBACK_QUEUE}},
         task_serializer="json",
         accept_content=["json"],
         result_backend=None,

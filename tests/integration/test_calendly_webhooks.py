@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks.webhooks import Webhook
 
 from autobook.localstack import SANDBOX_TOKEN
@@ -33,21 +34,25 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[Receiver, str]]:
+def receiver(stack: ProxiedStack) -> Iterator[tuple[Receiver, str]]:
+    """One per stack: each stack's sources sign with secrets of their own."""
     with running_receiver() as running:
         yield running
 
 
-@pytest.fixture(scope="module")
-def stack(start_stack: StartStack) -> ProxiedStack:
+# Embedded (SQLite, filesystem broker) and production-shaped (PostgreSQL, Redis).
+@pytest.fixture(scope="module", params=["embedded", "redis_pg"])
+def stack(start_stack: StartStack, request: pytest.FixtureRequest) -> ProxiedStack:
     return start_stack(
-        "embedded",
+        request.param,
         extra_env={
             "AUTOBOOK_CALLBACK_ALLOW_PRIVATE": "true",
             "AUTOBOOK_CALLBACK_RETRY_BASE_SECONDS": "0.3",
             "AUTOBOOK_CALENDLY_WEBHOOK_SIGNING_KEY": SIGNING_KEY,
-            # Every search polls afresh: the embedded stack has no Redis to share staleness.
-            "AUTOBOOK_AVAILABILITY_CACHE_SECONDS": "0",
+            # A long availability cache in each of the worker's two pool processes: a slot
+            # that opens is forgotten in every one (Redis, or the data folder's stale marks;
+            # tests/integration/test_stale_marks.py pins the latter across two processes).
+            "AUTOBOOK_AVAILABILITY_CACHE_SECONDS": "120",
             # The periodic sweep would find the opened slot too, but not within the test's 5 s:
             # only the webhook's wake-up can.
             "AUTOBOOK_WAITING_REPOLL_SECONDS": "600",
@@ -267,3 +272,31 @@ def test_a_waiting_request_gets_the_slot_a_cancellation_opened_within_5_seconds(
     assert booked
     assert time.monotonic() - sent < 5
     assert stack.row("wl-waiting").start_time == holder.start_time
+
+
+def _webhook_counts(intake: Intake) -> dict[str, float]:
+    text = httpx.get(f"{intake.url}/metrics/", timeout=10).text
+    counts = {"accepted": 0.0, "refused": 0.0, "duplicate": 0.0}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "autobook_calendly_webhooks_total":
+                counts[sample.labels["outcome"]] += sample.value
+    return counts
+
+
+def test_deliveries_are_counted_accepted_refused_and_duplicate(intake: Intake) -> None:
+    before = _webhook_counts(intake)
+    envelope = {
+        "event": "invitee.canceled",
+        "created_at": datetime.now(UTC).isoformat(),  # a delivery of its own
+        "payload": {"uri": "https://api.calendly.com/scheduled_events/e/invitees/not-ours"},
+    }
+    assert _deliver(intake, envelope, key="not-the-key").status_code == 401
+    assert _deliver(intake, envelope).status_code == 200
+    assert _deliver(intake, envelope).json()["outcome"] == "repeat"
+    after = _webhook_counts(intake)
+    assert {k: after[k] - before[k] for k in after} == {
+        "accepted": 1.0,
+        "refused": 1.0,
+        "duplicate": 1.0,
+    }

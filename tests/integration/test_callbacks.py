@@ -148,6 +148,44 @@ def test_a_hanging_receiver_delays_no_booking(
     assert str(stack.row("cb-hang").status) == "booked"
 
 
+def test_hanging_receivers_leave_a_single_slot_worker_booking_at_normal_speed(
+    start_stack: StartStack, receiver: tuple[Receiver, str]
+) -> None:
+    """One worker, one booking slot, callback timeout 25 s. Were the deliveries in the booking
+    pool, each hanging one would hold the only slot for 25 s; on their own queue, bookings
+    behind six hanging callbacks complete as fast as bookings with none."""
+    made, url = receiver
+    single = start_stack(
+        "embedded",
+        workers=1,
+        concurrency=1,
+        extra_env={
+            "AUTOBOOK_CALLBACK_ALLOW_PRIVATE": "true",
+            "AUTOBOOK_CALLBACK_TIMEOUT_SECONDS": "25",
+        },
+    )
+    intake = start_intake(single)
+    key, _ = add_callback_source(single)
+
+    def book(prefix: str, path: str, count: int) -> float:
+        started = time.monotonic()
+        ids = [f"{prefix}-{n}" for n in range(count)]
+        for request_id in ids:
+            assert intake.post(_request(request_id, f"{url}{path}"), key=key).status_code == 202
+        rows = single.wait_terminal(ids, timeout=HANG_SECONDS)
+        assert {str(r.status) for r in rows} == {"booked"}
+        return time.monotonic() - started
+
+    baseline = book("cb-single-ok", "/ok", 3)
+    hanging_before = len(made.at("/hang"))
+    with_hangs = book("cb-single-hang", "/hang", 6)
+    _wait(lambda: len(made.at("/hang")) > hanging_before, 20, "a hanging callback's POST")
+    after = book("cb-single-after", "/ok", 3)
+    # Normal speed: no 25 s wait behind a hanging delivery (generous for a shared machine).
+    assert with_hangs < max(4 * baseline, 10.0), (baseline, with_hangs)
+    assert after < max(3 * baseline, 8.0), (baseline, after)
+
+
 def test_callbacks_list_and_retry_on_the_command_line(
     stack: ProxiedStack, intake: Intake, source: tuple[str, str], receiver: tuple[Receiver, str]
 ) -> None:

@@ -12,16 +12,22 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from autobook import check, db
-from autobook.config import get_settings
+from autobook.calendly import CalendlyClient, build_http_client
+from autobook.config import get_settings, load_settings
 from autobook.sandbox.server import SandboxServer
+from autobook.sources.sealing import sealer_for
+from autobook.webhooks import subscription
 from tests.support.databases import sqlite_url_in
 
 OWNER_TOKEN = "sandbox-token"
@@ -60,10 +66,28 @@ def sandbox() -> Iterator[SandboxServer]:
         yield server
 
 
+def _subscribe(sandbox: SandboxServer, database_url: str, data_dir: Path, hook_url: str) -> str:
+    """What `autobook webhooks ensure --url hook_url` does; the subscription's URI."""
+    db.upgrade(database_url)
+    settings = load_settings(data_dir=data_dir, database_url=database_url)
+    http = build_http_client(sandbox.url, OWNER_TOKEN, connect_timeout=5, read_timeout=10)
+    with http:
+        made = subscription.ensure(
+            db.make_session_factory(db.make_engine(database_url)),
+            CalendlyClient(http),
+            sealer_for(settings, create=True),
+            hook_url,
+            datetime.now(UTC),
+        )
+    return made.subscription.uri
+
+
 @pytest.fixture(scope="module")
-def migrated_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = sqlite_url_in(tmp_path_factory.mktemp("migrated"))
-    db.upgrade(url)
+def migrated_url(tmp_path_factory: pytest.TempPathFactory, sandbox: SandboxServer) -> str:
+    """Migrated, with an active webhook subscription: a healthy deployment."""
+    folder = tmp_path_factory.mktemp("migrated")
+    url = sqlite_url_in(folder)
+    _subscribe(sandbox, url, folder, "https://autobook.example.com/v1/calendly/webhook")
     return url
 
 
@@ -117,6 +141,7 @@ def test_a_healthy_setup_passes_every_item(
         "ok    calendly admin",
         "ok    calendly plan limits",
         "ok    calendly scopes",
+        "ok    calendly webhooks",
     ]
     assert "owner of the organization" in _line(lines, "calendly admin")
     assert "Calendly plan enterprise" in _line(lines, "calendly plan limits")
@@ -239,3 +264,94 @@ def test_autobook_check_as_a_command_exits_1_on_a_failure_and_0_when_healthy(
     assert broken.returncode == 1
     assert "FAIL  calendly token" in broken.stdout
     assert WRONG_TOKEN not in broken.stdout + broken.stderr
+
+
+def test_no_webhook_subscription_fails_with_ensure_as_the_fix(
+    settings_env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fresh = sqlite_url_in(tmp_path / "fresh")
+    db.upgrade(fresh)
+    code, lines = _run(monkeypatch, database_url=fresh)
+    assert code == 1
+    webhooks = _line(lines, "calendly webhooks")
+    assert webhooks.startswith("FAIL  calendly webhooks: no subscription")
+    assert "booked sweep" in webhooks
+    assert "fix: autobook webhooks ensure --url https://YOUR-HOST/v1/calendly/webhook" in webhooks
+    assert all(line.startswith("ok") for line in lines if line is not webhooks)
+
+
+def test_a_subscription_calendly_disabled_fails_and_is_watched(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, settings_env: dict[str, str]
+) -> None:
+    """A sandbox of its own: its subscription fails every delivery until it is disabled."""
+    from autobook.metrics.collect import QueueCollector
+    from autobook.webhooks.watch import SubscriptionWatch
+
+    dead_url = f"http://127.0.0.1:{_closed_port()}/v1/calendly/webhook"
+    with SandboxServer(seed=_seed(), token=OWNER_TOKEN) as own:
+        url = sqlite_url_in(tmp_path / "disabled")
+        uri = _subscribe(own, url, tmp_path, dead_url)
+        admin = {"Authorization": f"Bearer {OWNER_TOKEN}"}
+        policy = {"retry_seconds": 0.1, "disable_after_seconds": 0.5}
+        assert httpx.put(f"{own.url}/_sandbox/webhooks", json=policy, headers=admin).is_success
+        _book_one(own)  # its invitee.created can't be delivered
+        deadline = time.monotonic() + 15
+        while httpx.get(uri, headers=admin).json()["resource"]["state"] != "disabled":
+            assert time.monotonic() < deadline, "the subscription was never disabled"
+            time.sleep(0.1)
+
+        code, lines = _run(monkeypatch, database_url=url, calendly_url=own.url)
+        assert code == 1
+        webhooks = _line(lines, "calendly webhooks")
+        assert webhooks.startswith(f"FAIL  calendly webhooks: the subscription to {dead_url}")
+        assert "is disabled" in webhooks
+        assert f"fix: autobook webhooks ensure --url {dead_url}" in webhooks
+
+        # The worker's watch records it, and the scrape shows it as 0.
+        sessions = db.make_session_factory(db.make_engine(url))
+        http = build_http_client(own.url, OWNER_TOKEN, connect_timeout=5, read_timeout=10)
+        with http:
+            # `ensure` counted as a check: the next is due one interval (5 min) later.
+            watch = SubscriptionWatch(
+                sessions, CalendlyClient(http), lambda: datetime.now(UTC) + _minutes(6)
+            )
+            assert watch.maybe_check() == "disabled"
+            assert watch.maybe_check() is None  # asked once per interval
+        gauges = {
+            family.name: family.samples[0].value
+            for family in QueueCollector(
+                load_settings(data_dir=tmp_path, database_url=url)
+            ).collect()
+            if family.samples
+        }
+        assert gauges["autobook_webhook_subscription_active"] == 0.0
+        assert gauges["autobook_callbacks_due"] == 0.0
+
+
+def _book_one(sandbox: SandboxServer) -> None:
+    headers = {"Authorization": f"Bearer {OWNER_TOKEN}"}
+    with httpx.Client(base_url=sandbox.url, headers=headers, timeout=10) as http:
+        me = http.get("/users/me").json()["resource"]
+        types = http.get(
+            "/event_types", params={"organization": me["current_organization"]}
+        ).json()["collection"]
+        intro = next(t for t in types if t["slug"] == "intro")
+        start = datetime.now(UTC).replace(microsecond=0)
+        times = http.get(
+            "/event_type_available_times",
+            params={
+                "event_type": intro["uri"],
+                "start_time": (start.replace(second=0) + _minutes(10)).isoformat(),
+                "end_time": (start + _minutes(7 * 24 * 60 - 10)).isoformat(),
+            },
+        ).json()["collection"]
+        body = {
+            "event_type": intro["uri"],
+            "start_time": times[0]["start_time"],
+            "invitee": {"name": "Ada", "email": "ada@example.com", "timezone": "UTC"},
+        }
+        assert http.post("/invitees", json=body).status_code == 201
+
+
+def _minutes(count: int) -> timedelta:
+    return timedelta(minutes=count)

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
@@ -101,3 +102,27 @@ def test_a_public_address_is_posted_signed(sessions: sessionmaker[Session], tmp_
     event = Webhook(SECRET).verify(request.content, dict(request.headers))
     assert event["type"] == "booking.booked"
     assert SECRET not in request.content.decode()
+
+
+def _sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_attempts_are_counted_by_outcome_and_a_post_is_timed(
+    sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    delivered = _sample("autobook_callback_attempts_total", outcome="delivered")
+    failed = _sample("autobook_callback_attempts_total", outcome="failed")
+    timed = _sample("autobook_callback_latency_seconds_count")
+    callback_id = _booked_with_callback(sessions, "https://hooks.example.com/x")
+    # Refused before any POST: counted as failed, not timed.
+    refused = _courier(sessions, tmp_path, "10.0.0.1", []).deliver(callback_id)
+    assert refused is CallbackState.FAILED
+    assert _sample("autobook_callback_attempts_total", outcome="failed") == failed + 1
+    assert _sample("autobook_callback_latency_seconds_count") == timed
+    with sessions.begin() as session:
+        store.outbox.retry(session, [callback_id], now=datetime.now(UTC))
+    sent = _courier(sessions, tmp_path, "93.184.216.34", []).deliver(callback_id)
+    assert sent is CallbackState.DELIVERED
+    assert _sample("autobook_callback_attempts_total", outcome="delivered") == delivered + 1
+    assert _sample("autobook_callback_latency_seconds_count") == timed + 1

@@ -169,9 +169,16 @@ def _exported_metric_names() -> set[str]:
         "autobook_oldest_waiting_seconds",
         "autobook_sending_paused",
         "autobook_budget_remaining",
+        "autobook_callback_attempts_total",
+        "autobook_calendly_webhooks_total",
+        "autobook_callbacks_due",
+        "autobook_callback_oldest_due_seconds",
+        "autobook_webhook_subscription_active",
     }
-    histogram = "autobook_time_to_book_seconds"
-    return families | {histogram, *(f"{histogram}_{s}" for s in ("bucket", "count", "sum"))}
+    histograms = ("autobook_time_to_book_seconds", "autobook_callback_latency_seconds")
+    return families | {
+        name for h in histograms for name in (h, *(f"{h}_{s}" for s in ("bucket", "count", "sum")))
+    }
 
 
 def test_alert_rules_cover_429s_unknown_and_the_pause_on_real_metrics() -> None:
@@ -181,6 +188,8 @@ def test_alert_rules_cover_429s_unknown_and_the_pause_on_real_metrics() -> None:
     assert "autobook_calendly_429_total" in alerts["AutobookCalendly429s"]
     assert 'status="unknown"' in alerts["AutobookUnknownGrowing"]
     assert "autobook_sending_paused" in alerts["AutobookSendingPaused"]
+    assert "autobook_callback_oldest_due_seconds" in alerts["AutobookCallbackBacklog"]
+    assert "autobook_webhook_subscription_active" in alerts["AutobookWebhookSubscriptionDisabled"]
     used = set().union(*(_metric_names(expr) for expr in alerts.values()))
     assert used <= _exported_metric_names(), used - _exported_metric_names()
 

@@ -8,8 +8,9 @@ arriving within the same few minutes ask for the same windows.
 A snapshot goes stale as soon as someone books from it. Our own bookings are subtracted by the
 caller, from the attempts every worker records (`booking/blocking.py`). A slot taken by someone
 else meets `already_filled`: the caller then calls `forget`, which drops the event type's
-snapshots in this process and, through Redis, in every process (a `stale-before` mark: a snapshot
-polled before it is never served again), so the next search of every worker polls afresh.
+snapshots in this process and, through Redis or the data folder (`stale_marks`), in every
+process (a `stale-before` mark: a snapshot polled before it is never served again), so the next
+search of every worker polls afresh. A cancellation that opens a slot does the same.
 
 Single flight: while the cache is on, a poll of one window that is under way in this process is
 waited for, not repeated, so a burst of proposals or searches that finds the cache cold or

@@ -282,6 +282,10 @@ class CalendlyClient:
             json=body,
         )
 
+    def get_webhook_subscription(self, uri_or_uuid: str) -> WebhookSubscription:
+        path = f"/webhook_subscriptions/{resource_id(uri_or_uuid)}"
+        return self._get_resource(path, WebhookSubscription)
+
     def delete_webhook_subscription(self, uri_or_uuid: str) -> None:
         path = f"/webhook_subscriptions/{resource_id(uri_or_uuid)}"
         self._call("DELETE", path, lambda b: None)

@@ -8,7 +8,9 @@
   `AUTOBOOK_CALLBACK_SECRET` for a request that came from no source. With no secret there is no
   way to sign: the callback fails at once, with that reason, rather than go out unsigned.
 - The URL is checked again here, after DNS (`ssrf`), and redirects are never followed (a
-  redirect could point anywhere). A refused URL fails the callback without a POST.
+  redirect could point anywhere). A refused URL fails the callback without a POST. The HTTP
+  client then connects to exactly the addresses it checked at connect time (`pinned`), so a DNS
+  answer that changes between the check and the connect (rebinding) is refused too.
 - Any 2xx delivers; anything else (another status, a timeout, a refused connection) is retried
   with exponential backoff and jitter until `give_up_at` (24 hours), then the callback is
   `failed`: `autobook callbacks retry` sends it again. Each attempt is recorded with its status
@@ -33,14 +35,21 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks.webhooks import Webhook
 
-from autobook.callbacks import ssrf
+from autobook.callbacks import pinned, ssrf
 from autobook.config import Settings
+from autobook.metrics import definitions as metrics
 from autobook.models import CallbackState, IntakeSourceRow
 from autobook.store import outbox
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "autobook-callbacks/1"
+# The outcome label of an attempt (`autobook_callback_attempts_total`), by the state it left.
+OUTCOMES = {
+    CallbackState.DELIVERED: "delivered",
+    CallbackState.PENDING: "retry",
+    CallbackState.FAILED: "failed",
+}
 # Time to reach the receiver; the read timeout is the setting.
 CONNECT_TIMEOUT_SECONDS = 5.0
 
@@ -63,6 +72,8 @@ class Sent:
     status_code: int | None
     error: str | None
     latency_ms: int
+    # The address was refused at connect time: retrying would not make it public.
+    refused: bool = False
 
 
 class Courier:
@@ -119,12 +130,15 @@ class Courier:
             log.warning("callback %d refused: its URL %s", callback_id, why)
             return self._finish(callback_id, now, Sent(None, f"callback_url {why}", 0), final=True)
         sent = self._post(url, webhook_id, body, secret)
+        if sent.refused:
+            log.warning("callback %d refused at connect: %s", callback_id, sent.error)
+            return self._finish(callback_id, now, sent, final=True)
         if sent.error is None:
             log.info("callback %d delivered to %s (%s)", callback_id, host, webhook_id)
         else:
             log.warning("callback %d to %s, attempt %d: %s", callback_id, host, attempt, sent.error)
         retry_at = self._clock() + self._backoff.delay(attempt)
-        return self._finish(callback_id, now, sent, retry_at=retry_at)
+        return self._finish(callback_id, now, sent, retry_at=retry_at, posted=True)
 
     def _finish(
         self,
@@ -134,9 +148,10 @@ class Courier:
         *,
         final: bool = False,
         retry_at: datetime | None = None,
+        posted: bool = False,
     ) -> CallbackState:
         with self._sessions.begin() as session:
-            return outbox.finish(
+            state = outbox.finish(
                 session,
                 callback_id,
                 at=at,
@@ -145,6 +160,8 @@ class Courier:
                 error=sent.error,
                 retry_at=None if final else retry_at,
             )
+        metrics.callback_attempt(OUTCOMES[state], sent.latency_ms / 1000 if posted else None)
+        return state
 
     def _secret(self, session: Session, source_id: int | None) -> str | None:
         if source_id is None:
@@ -181,6 +198,8 @@ class Courier:
             response = self._http.post(
                 url, content=content.encode(), headers=headers, follow_redirects=False
             )
+        except pinned.RefusedAddress as exc:
+            return Sent(None, f"callback_url {exc}", _ms(started), refused=True)
         except httpx.HTTPError as exc:
             return Sent(None, f"{type(exc).__name__}: the receiver did not answer", _ms(started))
         if 200 <= response.status_code < 300:
@@ -192,7 +211,13 @@ def _ms(started: float) -> int:
     return int((time.monotonic() - started) * 1000)
 
 
-def build_http(settings: Settings) -> httpx.Client:
+def build_http(settings: Settings, *, resolve: ssrf.Resolver | None = None) -> httpx.Client:
+    """The delivery's client: it connects only to addresses it checked (`pinned`)."""
     timeout = httpx.Timeout(settings.callback_timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS)
     # No proxies from the environment: the address checked must be the address connected to.
-    return httpx.Client(timeout=timeout, trust_env=False, follow_redirects=False)
+    transport = pinned.PinnedTransport(
+        allow_private=settings.callback_allow_private, resolve=resolve
+    )
+    return httpx.Client(
+        timeout=timeout, trust_env=False, follow_redirects=False, transport=transport
+    )

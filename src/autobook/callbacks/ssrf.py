@@ -30,11 +30,11 @@ METADATA_ADDRESSES = frozenset(
 )
 
 
-def _resolve(host: str, port: int) -> list[Any]:
+def system_resolve(host: str, port: int) -> list[Any]:
     return socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
 
 
-def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+def refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     if address in METADATA_ADDRESSES or address == ipaddress.ip_address("169.254.169.254"):
@@ -51,7 +51,7 @@ def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> 
 
 
 def problem(
-    url: str, *, allow_private: bool, must_resolve: bool, resolve: Resolver = _resolve
+    url: str, *, allow_private: bool, must_resolve: bool, resolve: Resolver = system_resolve
 ) -> str | None:
     """Why `url` may not receive callbacks, or None (see the module docstring)."""
     try:
@@ -71,7 +71,7 @@ def problem(
     except ValueError:
         literal = None
     if literal is not None:
-        why = _refused_address(literal)
+        why = refused_address(literal)
         return None if why is None else f"points to {why}"
     try:
         found = resolve(host, port)
@@ -84,7 +84,7 @@ def problem(
             address = ipaddress.ip_address(entry[4][0].split("%")[0])
         except (ValueError, IndexError, TypeError):
             return f"host {host} resolves to something that is not an IP address"
-        why = _refused_address(address)
+        why = refused_address(address)
         if why is not None:
             return f"host {host} resolves to {why}"
     return None
@@ -104,7 +104,7 @@ def _intake_resolve(host: str, port: int) -> list[Any]:
     if cached is not None and cached[0] > now:
         return cached[1]
     try:
-        found = _lookups.submit(_resolve, host, port).result(INTAKE_RESOLVE_TIMEOUT_SECONDS)
+        found = _lookups.submit(system_resolve, host, port).result(INTAKE_RESOLVE_TIMEOUT_SECONDS)
     except (OSError, UnicodeError, FutureTimeout):
         found = []
     _resolved[(host, port)] = (now + INTAKE_RESOLVE_CACHE_SECONDS, found)

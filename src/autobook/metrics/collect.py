@@ -16,7 +16,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
-from autobook import db, summary
+from autobook import db, store, summary
 from autobook.calendly.budget_view import read_budgets
 from autobook.config import Settings
 from autobook.times import utc_now
@@ -33,7 +33,35 @@ class QueueCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from self._queue()
+        yield from self._write_back()
         yield from self._budget()
+
+    def _write_back(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            with self._sessions() as session:
+                due, oldest_due = store.outbox.backlog(session, now=utc_now())
+                subscription = store.subscription_state.current(session)
+        except SQLAlchemyError as exc:
+            log.warning("metrics: cannot read the callbacks (%s)", type(exc).__name__)
+            return
+        yield GaugeMetricFamily(
+            "autobook_callbacks_due",
+            "Callbacks due for delivery now (new, or retries whose time came).",
+            value=due,
+        )
+        yield GaugeMetricFamily(
+            "autobook_callback_oldest_due_seconds",
+            "How long the oldest due callback has waited for delivery (0 when none is due).",
+            value=oldest_due,
+        )
+        if subscription is not None and subscription.state is not None:
+            # Only once `autobook webhooks ensure` made one, and a worker asked Calendly about it.
+            yield GaugeMetricFamily(
+                "autobook_webhook_subscription_active",
+                "1 while Calendly says the webhook subscription is active; 0 when it is "
+                "disabled or gone.",
+                value=1.0 if subscription.state == "active" else 0.0,
+            )
 
     def _queue(self) -> Iterator[GaugeMetricFamily]:
         try:

@@ -37,6 +37,25 @@ CALENDLY_CALLS = Counter(
     ["endpoint", "status"],
 )
 CALENDLY_429 = Counter("autobook_calendly_429", "Calendly answers 429 Too Many Requests.")
+# A receiver answers in milliseconds; the slowest are cut by the callback timeout (up to 120 s).
+CALLBACK_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
+CALLBACK_ATTEMPTS = Counter(
+    "autobook_callback_attempts",
+    "Callback delivery attempts, by outcome: delivered; retry (failed, due again later); "
+    "failed (given up, refused by the SSRF rules, or no secret to sign with).",
+    ["outcome"],
+)
+CALLBACK_LATENCY = Histogram(
+    "autobook_callback_latency_seconds",
+    "From a callback's POST to its receiver's answer (or error).",
+    buckets=CALLBACK_LATENCY_BUCKETS,
+)
+CALENDLY_WEBHOOKS = Counter(
+    "autobook_calendly_webhooks",
+    "Calendly webhook deliveries to autobook serve, by outcome: accepted, refused (bad "
+    "signature or envelope), duplicate (a retry of one already applied).",
+    ["outcome"],
+)
 
 
 def endpoint_of(method: str, path: str) -> str:
@@ -57,3 +76,14 @@ def request_finished(status: str, submitted_at: datetime | None, finished_at: da
     REQUESTS_TOTAL.labels(status=status).inc()
     if status == "booked" and submitted_at is not None:
         TIME_TO_BOOK.observe(max(0.0, (finished_at - submitted_at).total_seconds()))
+
+
+def callback_attempt(outcome: str, latency_seconds: float | None) -> None:
+    """Count one attempt at a callback; time it when a POST was made."""
+    CALLBACK_ATTEMPTS.labels(outcome=outcome).inc()
+    if latency_seconds is not None:
+        CALLBACK_LATENCY.observe(latency_seconds)
+
+
+def calendly_webhook(outcome: str) -> None:
+    CALENDLY_WEBHOOKS.labels(outcome=outcome).inc()

@@ -102,7 +102,7 @@ async def _cancel(call: Call, invitee: Invitee, reason: str | None) -> Response:
             "canceler_type": "invitee",
             "created_at": now,
         }
-        call.store.cancel(event, cancellation, now)
+        call.store.cancel_invitee(event, invitee, cancellation, now)
         notify.invitee_event(call.state, call.base, "invitee.canceled", invitee, now)
     return _page("Your meeting is canceled", "")
 
@@ -142,7 +142,7 @@ async def _reschedule(call: Call, invitee: Invitee, start_text: str | None) -> R
             "canceler_type": "invitee",
             "created_at": now,
         }
-        call.store.cancel(old_event, cancellation, now)
+        call.store.cancel_invitee(old_event, invitee, cancellation, now)
         new_event, new_invitee = call.store.book(
             event_type,
             offer.start,

@@ -288,6 +288,23 @@ class Store:
         self._remove_from_indexes(event)
         self._touch(event)
 
+    def cancel_invitee(
+        self, event: ScheduledEvent, invitee: Invitee, cancellation: dict[str, Any], now: datetime
+    ) -> None:
+        """One invitee cancels (their link): as Calendly does, a group event with other active
+        invitees stays active, one seat freer; the last invitee's cancel cancels the event."""
+        others = [
+            i for i in self.event_invitees(event) if i.status == ACTIVE and i.uuid != invitee.uuid
+        ]
+        if not others:
+            self.cancel(event, cancellation, now)
+            return
+        invitee.status = CANCELED
+        invitee.cancellation = cancellation
+        invitee.updated_at = now
+        event.updated_at = now
+        self._touch(event)
+
     # -- internals -----------------------------------------------------------------
 
     def _touch(self, event: ScheduledEvent) -> None:

@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from autobook import store
+from autobook.metrics import definitions as metrics
 from autobook.serve.body import decode, read_body
 from autobook.serve.context import IntakeContext
 from autobook.serve.problems import AsciiJSONResponse, Refusal
@@ -29,6 +30,9 @@ from autobook.sources.sealing import SealingError
 from autobook.webhooks import events, signature
 
 log = logging.getLogger("autobook.serve")
+
+# The outcome labels of `autobook_calendly_webhooks_total`.
+ACCEPTED, REFUSED, DUPLICATE = "accepted", "refused", "duplicate"
 
 
 def _keys(ctx: IntakeContext) -> list[str]:
@@ -118,15 +122,19 @@ async def receive(request: Request) -> Response:
     body = await read_body(request)
     keys = await ctx.run(_keys, ctx)
     if not keys:
+        metrics.calendly_webhook(REFUSED)
         raise Refusal(401, "Unauthorized", "no Calendly webhook signing key is configured")
     header = request.headers.get(signature.HEADER)
     why = signature.verify(header, body, keys, now=time.time())
     if why is not None:
+        metrics.calendly_webhook(REFUSED)
         raise Refusal(401, "Unauthorized", why)
     try:
         envelope = events.parse(decode(body))
     except events.BadEnvelope as exc:
+        metrics.calendly_webhook(REFUSED)
         raise Refusal(422, "Unprocessable Content", str(exc)) from None
     outcome = await ctx.run(_record, ctx, envelope)
+    metrics.calendly_webhook(DUPLICATE if outcome == "repeat" else ACCEPTED)
     log.info("calendly webhook %s: %s", envelope.event, outcome)
     return AsciiJSONResponse({"event": envelope.event, "outcome": outcome})

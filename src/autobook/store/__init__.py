@@ -37,7 +37,7 @@ from autobook.models import (
     RequestLogRow,
     RequestStatus,
 )
-from autobook.store import calendly_events, outbox
+from autobook.store import calendly_events, outbox, subscription_state
 from autobook.store._common import Claim, StoreError, StoreUnavailable, UnknownRequest
 from autobook.store.attempts import (
     attempts_for,
@@ -160,6 +160,7 @@ __all__ = [
     "sending_paused",
     "source_by_key_digest",
     "source_by_name",
+    "subscription_state",
     "take_due",
     "update_claimed",
     "update_source",

@@ -168,20 +168,24 @@ def apply_rescheduled(
 
 
 @transactional
-def booked_ahead(session: Session, /, *, now: datetime, limit: int) -> list[tuple[int, str]]:
-    """(pk, invitee URI) of the booked requests whose meeting is still ahead, soonest first."""
+def booked_events_ahead(session: Session, /, *, now: datetime) -> list[tuple[int, str, str]]:
+    """(pk, event URI, invitee URI) of every booked request whose meeting is still ahead."""
     statement = (
-        select(Row.id, Row.invitee_uri)
+        select(Row.id, Row.event_uri, Row.invitee_uri)
         .where(
             Row.status == RequestStatus.BOOKED,
             Row.next_action == NextAction.NONE,
             Row.invitee_uri.is_not(None),
+            Row.event_uri.is_not(None),
             Row.start_time > aware_utc(now),
         )
         .order_by(Row.start_time, Row.id)
-        .limit(limit)
     )
-    return [(pk, uri) for pk, uri in session.execute(statement).all() if uri]
+    return [
+        (pk, event, invitee)
+        for pk, event, invitee in session.execute(statement).all()
+        if event and invitee
+    ]
 
 
 @transactional
@@ -196,6 +200,9 @@ def save_subscription(
             callback_url=callback_url,
             signing_key_sealed=signing_key_sealed,
             created_at=aware_utc(now),
+            # Just made: active, and checked now (the watch asks again an interval later).
+            state="active",
+            state_checked_at=aware_utc(now),
         )
     )
 

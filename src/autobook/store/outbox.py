@@ -21,7 +21,7 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from autobook.callbacks import event as events
@@ -260,3 +260,16 @@ def retry(
         .execution_options(synchronize_session=False)
     ).scalars()
     return sorted(moved)
+
+
+def backlog(session: Session, /, *, now: datetime) -> tuple[int, float]:
+    """(how many pending callbacks are due now, seconds since the oldest of them fell due)."""
+    now = aware_utc(now)
+    count, oldest = session.execute(
+        select(func.count(Row.id), func.min(Row.next_attempt_at)).where(
+            Row.state == CallbackState.PENDING, Row.next_attempt_at <= now
+        )
+    ).one()
+    if not count or oldest is None:
+        return 0, 0.0
+    return int(count), max(0.0, (now - aware_utc(oldest)).total_seconds())
