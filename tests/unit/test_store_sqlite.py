@@ -112,7 +112,7 @@ def test_migrated_schema_matches_the_models(migrated_sessions: Sessions, databas
             assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
-    assert db.current_revision(database_url) == db.head_revision() == "0005_callbacks_webhooks"
+    assert db.current_revision(database_url) == db.head_revision() == "0006_subscription_state"
 
 
 def test_upgrade_from_several_processes_at_once_is_harmless(database_url: str) -> None:
