@@ -160,18 +160,25 @@ class AvailabilitySnapshots:
         self.polls = 0
 
     def get(
-        self, event_type_uri: str, window: SearchWindow, *, max_age_seconds: float | None = None
+        self,
+        event_type_uri: str,
+        window: SearchWindow,
+        *,
+        max_age_seconds: float | None = None,
+        polled_after: datetime | None = None,
     ) -> Snapshot:
         """The slots of `window`, from a covering snapshot or a fresh poll.
 
         A snapshot serves if it is younger than `max_age_seconds` (at most the keep time), or
-        than the TTL when not given.
+        than the TTL when not given, and was polled after `polled_after` when that is given.
         """
         now = self._monotonic()
         max_age = self._ttl_seconds
         if max_age > 0 and max_age_seconds is not None:
             max_age = max(min(max_age_seconds, self._keep_seconds), self._ttl_seconds)
         local = self._local(event_type_uri, window, now, max_age)
+        if local is not None and polled_after is not None and local.polled_at <= polled_after:
+            local = None
         if self._ttl_seconds > 0 and self._shared is not None:
             # Even a local copy is checked against the shared stale mark: another process may
             # have met `already_filled` since it was polled.
@@ -180,7 +187,11 @@ class AvailabilitySnapshots:
             if local is not None and (mark is None or local.polled_at > mark):
                 return local
             found = shared.snapshot
-            if found is not None and (self._clock() - found.polled_at).total_seconds() < max_age:
+            if (
+                found is not None
+                and (self._clock() - found.polled_at).total_seconds() < max_age
+                and (polled_after is None or found.polled_at > polled_after)
+            ):
                 return found
         elif local is not None:
             return local
