@@ -184,6 +184,16 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from autobook.times import utc_z
 
     settings = get_settings()
+    if args.budget:  # Redis only: no database
+        from autobook import budget_status
+
+        budgets, note = budget_status.read_budget_status(settings)
+        plan = settings.plan.value
+        if args.json:
+            print(budget_status.render_json(budgets, note, plan))
+        else:
+            print("\n".join(budget_status.render_text(budgets, note, plan)))
+        return 0
     _ready_database(settings)
     sessions = db.make_session_factory(db.make_engine(settings.database_url))
     console = Console()
@@ -361,6 +371,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="counts by status, oldest waiting and unknown, failures by reason, budget left, "
         "and whether sending is paused",
+    )
+    status.add_argument(
+        "--budget",
+        action="store_true",
+        help="the shared rate budget per Calendly user: calls used and allowed in each window, "
+        "and when the next booking can be sent",
     )
     status.add_argument(
         "--limit",

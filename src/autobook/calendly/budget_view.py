@@ -31,6 +31,7 @@ class WindowLeft:
     limit: int
     remaining: int
     next_in_seconds: float
+    used: int = 0  # calls granted within the window (may exceed `limit` after a plan change)
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ def read_budgets(
                 if oldest:
                     oldest_ms = float(oldest[0][1])
                     next_in = max(0.0, (oldest_ms + window_ms - now_ms) / 1000)
-            windows.append(WindowLeft(user, window.name, window.limit, remaining, next_in))
+            windows.append(WindowLeft(user, window.name, window.limit, remaining, next_in, used))
         penalty_ms = 0
         for scope in penalties_checked("invitee_post"):
             ttl = int(client.pttl(f"{prefix}:{{{user}}}:penalty:{scope}"))
