@@ -2,9 +2,10 @@
 
 The broker is a doorbell, the database is the truth: a lost, duplicated or late message never
 changes an outcome, because every task claims its request in the database first (see
-`autobook.store`). The settings (in `autobook.broker`, shared with senders) make delivery at-least-once and bring back the messages of
-a dead worker quickly; the periodic dispatcher (`autobook.dispatch`, run by the embedded beat)
-re-sends whatever is due or whose lease expired, so a message that is gone for good loses nothing.
+`autobook.store`). The settings (in `autobook.broker`, which senders share) make delivery
+at-least-once and bring back the messages of a dead worker quickly; the periodic dispatcher
+(`autobook.dispatch`, run by the embedded beat) re-sends whatever is due or whose lease expired,
+so a message that is gone for good loses nothing.
 
 - `task_acks_late` + `task_reject_on_worker_lost`: a message is acknowledged only after its task
   ran, and goes back to the queue when the worker process dies mid-task.
