@@ -162,6 +162,8 @@ def test_our_own_round_robin_booking_asks_for_a_newer_poll_a_one_host_one_does_n
     pool = team_owner(POOL, pooled=True)
     assert free_seats(T, 1, pool, [hold(POOL, T, blocks=set(pool.blocks))]).recheck
     assert not free_seats(T, 1, owner(), [hold(DEMO, T)]).recheck
+    # Another one-host type of the same host: certainly busy, no newer poll needed.
+    assert not free_seats(T, 1, owner(), [hold(INTRO, T, 15)]).recheck
     assert not free_seats(T, 1, owner(), [hold(DEMO, T, taken=True)]).recheck
 
 

@@ -37,6 +37,7 @@ from autobook.calendly.models import EventType
 from autobook.store.holds import HeldSlot
 
 ROUND_ROBIN = "round_robin"
+USER_URI_PART = "/users/"  # a user's URI: `https://api.calendly.com/users/{uuid}`
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,8 @@ class Seats:
 
     free: int
     held_in_flight: bool  # an attempt of ours, outcome not known yet, holds part of the slot
-    # Blocked by a booking of ours made after the snapshot was polled, through another event
-    # type (a team's hosts are a guess) or a round robin's pool: a newer poll may list it free.
+    # Blocked by a booking of ours made after the snapshot was polled, through our guess of a
+    # team's hosts or a round robin's pool: a newer poll may list it free.
     recheck: bool = False
 
 
@@ -129,14 +130,20 @@ def free_seats(start: datetime, offered: int, owner: SlotOwner, held: Iterable[H
         if same_type and hold.start == slot_start and not hold.taken_by_others:
             free -= 1  # one seat of this very slot
             continue
-        # A booking of ours made since the poll, through another type (whether it took this
-        # slot's host may be a guess: a team's hosts) or a round robin's pool: a newer poll tells.
+        # A booking of ours made since the poll that blocks this slot only by our guess of a
+        # team's hosts (or a round robin's pool): a newer poll tells whether it really does.
         booked = not hold.unresolved and not hold.taken_by_others
-        return Seats(0, in_flight, recheck=booked and (not same_type or owner.pooled))
+        guessed = owner.pooled or bool(owner.team_hosts) or _names_several_users(hold)
+        return Seats(0, in_flight, recheck=booked and guessed)
     if free <= 0 and owner.pooled:
         # Our own bookings of the pool: another of its hosts may still be free.
         return Seats(0, in_flight, not in_flight)
     return Seats(max(free, 0), in_flight)
+
+
+def _names_several_users(hold: HeldSlot) -> bool:
+    """Whether `hold` blocks several users' calendars: a team's attempt (its possible hosts)."""
+    return sum(USER_URI_PART in calendar for calendar in hold.blocks) > 1
 
 
 def _blocked_by(owner: SlotOwner) -> frozenset[str]:
