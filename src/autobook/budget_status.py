@@ -4,27 +4,31 @@ For each user the budget has seen: each window the budget enforces (the general 
 minute; the bookings of a minute, an hour, a day), the calls used and allowed in it, and the
 seconds until it has room; then the seconds until a booking (`POST /invitees`, which counts in
 every window, and waits out a 429's penalty) can be sent. Read from Redis without spending
-anything (`autobook.calendly.budget_view`). Without `AUTOBOOK_REDIS_URL` the budget lives inside
-each worker process (embedded defaults): nothing outside a worker can see it, and this says so.
+anything (`autobook.calendly.budget_view`); without `AUTOBOOK_REDIS_URL` (embedded defaults) from
+the budget file in the data folder that every worker process shares (`budget_file.FileBudget`).
 """
 
 from __future__ import annotations
 
 import json
+import time
 
 import redis
 
-from autobook.calendly.budget_view import UserBudget, read_budgets
+from autobook.calendly.budget_file import BUDGET_FILE_NAME, read_file_state
+from autobook.calendly.budget_view import UserBudget, file_budgets, read_budgets
 from autobook.config import Settings
 
-NOT_SHARED = "per worker process (no AUTOBOOK_REDIS_URL): not visible from outside a worker"
 UNTOUCHED = "untouched: no call was made yet"
 
 
 def read_budget_status(settings: Settings) -> tuple[list[UserBudget], str | None]:
     """Every user's budget, or none and a note saying why it can't be seen."""
     if not settings.redis_url:
-        return [], NOT_SHARED
+        path = settings.data_dir / BUDGET_FILE_NAME
+        state = read_file_state(path)
+        budgets = file_budgets(state, settings.plan_limits(), time.time())
+        return budgets, None if budgets else f"{UNTOUCHED} (the budget file is {path})"
     client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
     try:
         budgets = read_budgets(client, settings.plan_limits())

@@ -182,7 +182,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from autobook.times import utc_z
 
     settings = get_settings()
-    if args.budget:  # Redis only: no database
+    if args.budget:  # Redis, or the budget file: no database
         from autobook import budget_status
 
         budgets, note = budget_status.read_budget_status(settings)

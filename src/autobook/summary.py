@@ -3,8 +3,8 @@
 `take_snapshot` reads the database once: requests by status, the oldest `waiting` and the
 oldest `unknown` request (their ids and ages), `failed` requests grouped by reason, and whether
 sending is paused (after a 401). The budget left per Calendly user is read from Redis
-(`autobook.calendly.budget_view`) when `AUTOBOOK_REDIS_URL` is set; without it the budget lives
-inside each worker process and the summary says so. The metrics collector reads the same
+(`autobook.calendly.budget_view`) when `AUTOBOOK_REDIS_URL` is set; without it, from the budget
+file in the data folder that every worker process shares. The metrics collector reads the same
 snapshot, so the numbers on a dashboard and in this summary agree.
 
 Reasons are shown as recorded (they never hold the token, and personal data is masked on the

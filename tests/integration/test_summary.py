@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from autobook import db, intake, store
 from autobook.calendly.budget import RedisBudget
+from autobook.calendly.budget_file import BUDGET_FILE_NAME, FileBudget
 from autobook.calendly.budget_view import read_budgets
 from autobook.calendly.limits import STANDARD, PlanLimits
 from autobook.models import BookingRequestRow
@@ -169,6 +170,14 @@ def test_status_budget_shows_used_and_allowed_per_window_and_the_next_booking(
     assert 55 < windows["invitee:minute"]["room_in_seconds"] <= 61
     assert 55 < user["next_booking_in_seconds"] <= 61
     assert not (tmp_path / "absent").exists()
-    # Embedded defaults: the budget lives inside each worker; the command says so.
+    # Embedded defaults: the budget is a file in the data folder, which every worker shares.
     del env["AUTOBOOK_REDIS_URL"]
-    assert "per worker process (no AUTOBOOK_REDIS_URL)" in _status(env, tmp_path, "--budget")
+    env["AUTOBOOK_DATA_DIR"] = str(tmp_path / "data")
+    assert "untouched" in _status(env, tmp_path, "--budget")
+    embedded = FileBudget(tmp_path / "data" / BUDGET_FILE_NAME, custom)
+    for _ in range(12):
+        assert embedded.acquire("token-embedded", "invitee_post") == 0
+    text = _status(env, tmp_path, "--budget")
+    assert "budget of user token-embedded (custom):" in text
+    assert "  invitee:minute      12       30  now" in text
+    assert "next booking can be sent now" in text
