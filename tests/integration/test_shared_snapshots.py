@@ -99,3 +99,18 @@ def test_a_newer_poll_asked_for_is_polled_once_and_then_shared(redis_client: red
     assert not shared.fresh
     assert shared.polled_at == newer.polled_at
     assert calendly.polls == 2
+
+
+def test_starts_found_taken_are_remembered_per_snapshot_only(redis_client: redis.Redis) -> None:
+    calendly, clock = CountingCalendly(), Clock()
+    snapshots = process(redis_client, calendly, clock)
+    first = snapshots.get(URI, WINDOW)
+    taken = {START + timedelta(hours=1)}
+    snapshots.note_taken(URI, first.polled_at, taken)
+    assert snapshots.known_taken(URI, first.polled_at) == taken
+    assert (
+        snapshots.known_taken("https://api.calendly.com/event_types/other", first.polled_at)
+        == set()
+    )
+    newer = snapshots.get(URI, WINDOW, polled_after=first.polled_at)
+    assert snapshots.known_taken(URI, newer.polled_at) == set()  # a newer poll knows better

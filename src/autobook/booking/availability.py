@@ -157,6 +157,9 @@ class AvailabilitySnapshots:
         self._clock = clock
         self._lock = threading.Lock()
         self._snapshots: dict[str, list[Snapshot]] = {}
+        # Per snapshot (event type, polled at): starts our own bookings since then have
+        # certainly filled (`note_taken`).
+        self._taken: dict[tuple[str, datetime], set[datetime]] = {}
         self.polls = 0
 
     def get(
@@ -224,6 +227,27 @@ class AvailabilitySnapshots:
                     slots = [s for s in snapshot.slots if window.start <= s.start_time < window.end]
                     return replace(snapshot, window=window, slots=slots, fresh=False)
         return None
+
+    def note_taken(self, event_type_uri: str, polled_at: datetime, starts: set[datetime]) -> None:
+        """Remember that bookings of ours made since `polled_at` fill these starts.
+
+        A search that found a window's matches all held by our bookings paid a transaction to
+        learn it; the next searches of this process that read the same snapshot skip those
+        starts without one. Our bookings do not go away, so the note stays true for as long as
+        the snapshot serves (a foreign booking still meets `already_filled`, as before).
+        """
+        if not starts:
+            return
+        oldest = self._clock() - timedelta(seconds=self._keep_seconds + 60)
+        with self._lock:
+            for key in [key for key in self._taken if key[1] < oldest]:
+                del self._taken[key]
+            self._taken.setdefault((event_type_uri, polled_at), set()).update(starts)
+
+    def known_taken(self, event_type_uri: str, polled_at: datetime) -> frozenset[datetime]:
+        """The starts `note_taken` recorded for this snapshot."""
+        with self._lock:
+            return frozenset(self._taken.get((event_type_uri, polled_at), ()))
 
     def forget(self, event_type_uri: str) -> None:
         """Drop the event type's snapshots here and, when shared, in every process."""

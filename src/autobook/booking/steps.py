@@ -22,7 +22,7 @@ The rules of DESIGN §4 that live here:
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from autobook import store
@@ -107,6 +107,8 @@ class Candidates:
     polled_at: datetime
     event_type: EventType
     slots: list[AvailableTime]
+    # Filled by `_hold_first_free`: the starts our bookings since the poll certainly hold.
+    taken: set[datetime] = field(default_factory=set)
 
 
 class Steps(Outcomes):
@@ -164,12 +166,12 @@ class Steps(Outcomes):
             owner = slot_owner(event_type, self._team_hosts(event_type))
             for window in self._preferred_order(windows):
                 candidates = self._candidates(event_type, window)
-                held = FULL if candidates is None else self._hold_first_free(owner, candidates)
+                held = self._hold_in(owner, candidates)
                 if held == RECHECK and candidates is not None:
                     # Every match was blocked by bookings of ours made since the poll, through
                     # hosts we could only guess: a newer poll of this window says which are free.
                     candidates = self._candidates(event_type, window, after=candidates.polled_at)
-                    held = FULL if candidates is None else self._hold_first_free(owner, candidates)
+                    held = self._hold_in(owner, candidates)
                 if isinstance(held, Chosen):
                     return NextAction.BOOK, held
                 if held is None:  # refused by a booking rule, or held by the 401 pause
@@ -238,13 +240,15 @@ class Steps(Outcomes):
             max_age_seconds=max_age,
             polled_after=after,
         )
+        # Starts this process already found filled by our bookings since this poll.
+        known_taken = self.ctx.snapshots.known_taken(event_type.uri, snapshot.polled_at)
         matching = matching_offers(
             snapshot.slots,
             window,
             duration,
             constraints_for(self.request),
             self._now(),
-            exclude=self._excluded,
+            exclude=self._excluded | known_taken,
         )
         offered = sum(window.start <= t.start_time < window.end for t in snapshot.slots)
         self._log(
@@ -253,6 +257,19 @@ class Steps(Outcomes):
             + ("" if snapshot.fresh else " (shared snapshot)"),
         )
         return Candidates(snapshot.polled_at, event_type, matching) if matching else None
+
+    def _hold_in(self, owner: SlotOwner, candidates: Candidates | None) -> Chosen | str | None:
+        """`_hold_first_free` on a window's candidates (FULL when it had none).
+
+        The starts it found filled by our bookings are noted against the snapshot, so the next
+        searches of this process skip them without a transaction.
+        """
+        if candidates is None:
+            return FULL
+        held = self._hold_first_free(owner, candidates)
+        uri = candidates.event_type.uri
+        self.ctx.snapshots.note_taken(uri, candidates.polled_at, candidates.taken)
+        return held
 
     def _hold_first_free(self, owner: SlotOwner, candidates: Candidates) -> Chosen | str | None:
         """Hold the first candidate no request of ours holds: its intent is committed here.
@@ -307,6 +324,8 @@ class Steps(Outcomes):
                 seats = free_seats(slot.start_time, slot.invitees_remaining or 1, owner, held)
                 if seats.free > 0:
                     break
+                if not seats.held_in_flight and not seats.recheck:
+                    candidates.taken.add(slot.start_time)
                 if seats.held_in_flight:
                     verdict = CONTENDED
                 elif seats.recheck and (index == 0 and aged):
