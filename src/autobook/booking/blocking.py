@@ -8,10 +8,9 @@ each slot of a snapshot is checked against the slots our attempts hold (`store.h
 - The same event type at the same start takes one seat (a group event has several).
 - An attempt that overlaps the slot in time blocks it when it blocks one of the slot's calendars:
   the event type itself (a host is never in two of its sessions at once) or its host. An attempt
-  blocks its event type, its owner when the owner is a user, and, once booked, the hosts
-  Calendly assigned (`event_memberships`), so a round-robin or collective booking blocks the
-  solo event types of the hosts it took, and a collective type learns its hosts from our
-  bookings of it (`with_learned_hosts`).
+  blocks its event type, its owner when the owner is a user, and, when its event was read back
+  (a booking adopted by reconcile), the hosts Calendly assigned (`event_memberships`); a
+  collective type learns its hosts from such bookings of it (`with_learned_hosts`).
 - A team event type's hosts are not in its listing, nor in the `POST /invitees` answer (which
   host a round robin took is Calendly's choice). So an attempt of a team type also blocks every
   host of the organization (`team_hosts`: the owners of its one-host types), and a team type's
