@@ -19,8 +19,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from rich.console import Console
-
 from autobook import __version__
 from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
@@ -176,12 +174,12 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     sessions = db.make_session_factory(db.make_engine(settings.database_url))
-    from autobook.tasks import BOOK_TASK
-    from autobook.worker import create_app
+    from autobook.broker import BOOK_TASK, base_app
 
     # The app built from these settings: a task's default app would ring another broker
-    # (Celery's amqp://localhost), and the request would wait for the dispatcher.
-    app = create_app(settings)
+    # (Celery's amqp://localhost), and the request would wait for the dispatcher. Only the
+    # broker's settings: the worker's code is not needed to send a task by name.
+    app = base_app(settings)
 
     def ring(request_id: str) -> None:
         app.send_task(BOOK_TASK, args=(request_id,))
@@ -211,8 +209,20 @@ def _cmd_status(args: argparse.Namespace) -> int:
     from autobook.times import utc_z
 
     settings = get_settings()
+    if args.budget:  # Redis, or the budget file: no database
+        from autobook import budget_status
+
+        budgets, note = budget_status.read_budget_status(settings)
+        plan = settings.plan.value
+        if args.json:
+            print(budget_status.render_json(budgets, note, plan))
+        else:
+            print("\n".join(budget_status.render_text(budgets, note, plan)))
+        return 0
     _ready_database(settings)
     sessions = db.make_session_factory(db.make_engine(settings.database_url))
+    from rich.console import Console
+
     console = Console()
     if args.summary:
         from autobook import summary
@@ -407,6 +417,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="counts by status, oldest waiting and unknown, failures by reason, budget left, "
         "and whether sending is paused",
+    )
+    status.add_argument(
+        "--budget",
+        action="store_true",
+        help="the shared rate budget per Calendly user: calls used and allowed in each window, "
+        "and when the next booking can be sent",
     )
     status.add_argument(
         "--limit",

@@ -25,7 +25,8 @@ from autobook.booking.resolve import EventTypeResolver
 from autobook.booking.service import BookingService
 from autobook.booking.stale_marks import FolderStaleMarks
 from autobook.booking.sweep import Sweeper
-from autobook.calendly.budget import InMemoryBudget, RateBudget, RedisBudget
+from autobook.calendly.budget import RateBudget, RedisBudget
+from autobook.calendly.budget_file import BUDGET_FILE_NAME, FileBudget
 from autobook.calendly.client import (
     DEFAULT_MAX_BUDGET_WAIT_SECONDS,
     CalendlyClient,
@@ -116,7 +117,8 @@ def sweep_gate(
 def build_budget(settings: Settings) -> RateBudget:
     if settings.redis_url:
         return RedisBudget(redis.Redis.from_url(settings.redis_url), plan=settings.plan_limits())
-    return InMemoryBudget(plan=settings.plan_limits())
+    # Every process on this machine shares the budget, through a file in the data folder.
+    return FileBudget(settings.data_dir / BUDGET_FILE_NAME, plan=settings.plan_limits())
 
 
 def build_shared_snapshots(settings: Settings) -> SharedSnapshots:

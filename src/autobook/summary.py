@@ -3,8 +3,8 @@
 `take_snapshot` reads the database once: requests by status, the oldest `waiting` and the
 oldest `unknown` request (their ids and ages), `failed` requests grouped by reason, and whether
 sending is paused (after a 401). The budget left per Calendly user is read from Redis
-(`autobook.calendly.budget_view`) when `AUTOBOOK_REDIS_URL` is set; without it the budget lives
-inside each worker process and the summary says so. The metrics collector reads the same
+(`autobook.calendly.budget_view`) when `AUTOBOOK_REDIS_URL` is set; without it, from the budget
+file in the data folder that every worker process shares. The metrics collector reads the same
 snapshot, so the numbers on a dashboard and in this summary agree.
 
 Reasons are shown as recorded (they never hold the token, and personal data is masked on the
@@ -17,12 +17,12 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from autobook import store
-from autobook.calendly.budget_view import UserBudget, read_budgets
+from autobook.budget_status import read_budget_status
+from autobook.calendly.budget_view import UserBudget
 from autobook.config import Settings
 from autobook.models import BookingRequestRow, RequestStatus
 from autobook.times import utc_z
@@ -95,20 +95,7 @@ def take_snapshot(session: Session, now: datetime) -> Snapshot:
 
 def add_budgets(snapshot: Snapshot, settings: Settings) -> None:
     """Fill in the budget left per Calendly user, or say why it can't be seen."""
-    if not settings.redis_url:
-        snapshot.budget_note = (
-            "per worker process (no AUTOBOOK_REDIS_URL): not visible from outside a worker"
-        )
-        return
-    client = redis.Redis.from_url(settings.redis_url, socket_connect_timeout=3, socket_timeout=3)
-    try:
-        snapshot.budgets = read_budgets(client, settings.plan.value)
-    except (redis.RedisError, OSError) as exc:
-        snapshot.budget_note = f"cannot read it from Redis ({type(exc).__name__})"
-    finally:
-        client.close()
-    if not snapshot.budgets and snapshot.budget_note is None:
-        snapshot.budget_note = "untouched: no call was made yet"
+    snapshot.budgets, snapshot.budget_note = read_budget_status(settings)
 
 
 def _age(seconds: float) -> str:

@@ -20,14 +20,15 @@ from typing import Any
 from celery import shared_task
 
 from autobook import dispatcher, intake, logging_setup, runtime, store
+
+# The names are the broker's protocol: senders import them from `broker` without the tasks.
+from autobook.broker import BOOK_TASK as BOOK_TASK
+from autobook.broker import DELIVER_CALLBACK_TASK as DELIVER_CALLBACK_TASK
+from autobook.broker import DISPATCH_TASK as DISPATCH_TASK
+from autobook.broker import SLOT_OPENED_TASK as SLOT_OPENED_TASK
 from autobook.models import RequestStatus
 
 log = logging.getLogger(__name__)
-
-BOOK_TASK = "autobook.book"
-DISPATCH_TASK = "autobook.dispatch"
-DELIVER_CALLBACK_TASK = "autobook.deliver_callback"
-SLOT_OPENED_TASK = "autobook.slot_opened"
 
 
 def _wrong_shape_reason(args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:

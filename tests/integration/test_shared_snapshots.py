@@ -84,3 +84,33 @@ def test_forget_in_one_process_makes_every_process_poll_afresh(redis_client: red
     assert calendly.polls == 2
     assert not first.get(URI, WINDOW).fresh  # that new poll is shared again
     assert calendly.polls == 2
+
+
+def test_a_newer_poll_asked_for_is_polled_once_and_then_shared(redis_client: redis.Redis) -> None:
+    calendly, clock = CountingCalendly(), Clock()
+    first, second = process(redis_client, calendly, clock), process(redis_client, calendly, clock)
+    old = first.get(URI, WINDOW)
+    newer = first.get(URI, WINDOW, polled_after=old.polled_at)  # `recheck`: a newer poll
+    assert newer.fresh
+    assert newer.polled_at > old.polled_at
+    assert calendly.polls == 2
+    # Another process asking for one newer than the first poll gets the second, shared.
+    shared = second.get(URI, WINDOW, polled_after=old.polled_at)
+    assert not shared.fresh
+    assert shared.polled_at == newer.polled_at
+    assert calendly.polls == 2
+
+
+def test_starts_found_taken_are_remembered_per_snapshot_only(redis_client: redis.Redis) -> None:
+    calendly, clock = CountingCalendly(), Clock()
+    snapshots = process(redis_client, calendly, clock)
+    first = snapshots.get(URI, WINDOW)
+    taken = {START + timedelta(hours=1)}
+    snapshots.note_taken(URI, first.polled_at, taken)
+    assert snapshots.known_taken(URI, first.polled_at) == taken
+    assert (
+        snapshots.known_taken("https://api.calendly.com/event_types/other", first.polled_at)
+        == set()
+    )
+    newer = snapshots.get(URI, WINDOW, polled_after=first.polled_at)
+    assert snapshots.known_taken(URI, newer.polled_at) == set()  # a newer poll knows better

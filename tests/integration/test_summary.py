@@ -22,8 +22,9 @@ import sqlalchemy as sa
 
 from autobook import db, intake, store
 from autobook.calendly.budget import RedisBudget
+from autobook.calendly.budget_file import BUDGET_FILE_NAME, FileBudget
 from autobook.calendly.budget_view import read_budgets
-from autobook.calendly.limits import STANDARD
+from autobook.calendly.limits import STANDARD, PlanLimits
 from autobook.models import BookingRequestRow
 from autobook.times import utc_now
 from tests.support.databases import sqlite_url_in
@@ -121,3 +122,62 @@ def test_status_summary_counts_names_the_oldest_groups_failures_and_shows_the_pa
         "limit": 10,
         "remaining": 9,
     }
+
+
+def _status(env: dict[str, str], cwd: Path, *extra: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "autobook", "status", *extra],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_status_budget_shows_used_and_allowed_per_window_and_the_next_booking(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """A custom tier (30 bookings a minute), spent to its end by two "workers" on one budget."""
+    custom = PlanLimits(general_per_minute=100, invitees_per_minute=30)
+    client = redis.Redis.from_url(redis_url)
+    workers = [RedisBudget(client, plan=custom), RedisBudget(client, plan=custom)]
+    for index in range(30):
+        assert workers[index % 2].acquire("token-custom", "invitee_post") == 0
+    workers[0].acquire("token-custom", "general")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOBOOK_")}
+    env.update(
+        {
+            # No database is read: this URL points nowhere that exists.
+            "AUTOBOOK_DATABASE_URL": sqlite_url_in(tmp_path / "absent"),
+            "AUTOBOOK_REDIS_URL": redis_url,
+            "AUTOBOOK_PLAN": "custom",
+            "AUTOBOOK_PLAN_GENERAL_PER_MINUTE": "100",
+            "AUTOBOOK_PLAN_INVITEES_PER_MINUTE": "30",
+        }
+    )
+    text = _status(env, tmp_path, "--budget")
+    assert "budget of user token-custom (custom):" in text
+    assert "  general             31      100  now" in text
+    assert "  invitee:minute      30       30  in " in text
+    assert "next booking can be sent in " in text
+    (user,) = json.loads(_status(env, tmp_path, "--budget", "--json"))["users"]
+    windows = {w["window"]: w for w in user["windows"]}
+    assert windows["invitee:minute"]["used"] == windows["invitee:minute"]["allowed"] == 30
+    assert 55 < windows["invitee:minute"]["room_in_seconds"] <= 61
+    assert 55 < user["next_booking_in_seconds"] <= 61
+    assert not (tmp_path / "absent").exists()
+    # Embedded defaults: the budget is a file in the data folder, which every worker shares.
+    del env["AUTOBOOK_REDIS_URL"]
+    env["AUTOBOOK_DATA_DIR"] = str(tmp_path / "data")
+    assert "untouched" in _status(env, tmp_path, "--budget")
+    embedded = FileBudget(tmp_path / "data" / BUDGET_FILE_NAME, custom)
+    for _ in range(12):
+        assert embedded.acquire("token-embedded", "invitee_post") == 0
+    text = _status(env, tmp_path, "--budget")
+    assert "budget of user token-embedded (custom):" in text
+    assert "  invitee:minute      12       30  now" in text
+    assert "next booking can be sent now" in text

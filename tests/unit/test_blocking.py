@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from autobook.booking.blocking import SlotOwner, free_seats, slot_owner, with_learned_hosts
+from autobook.booking.blocking import (
+    SlotOwner,
+    free_seats,
+    organization_hosts,
+    slot_owner,
+    with_learned_hosts,
+)
 from autobook.calendly.models import EventType, Profile
 from autobook.store.holds import HeldSlot
 
@@ -120,3 +126,54 @@ def test_slot_owner_reads_the_host_of_a_user_profile_only() -> None:
     )
     assert slot_owner(team) == SlotOwner(POOL, timedelta(minutes=30), frozenset({POOL}), True)
     assert slot_owner(solo).span(T) == (T, T + timedelta(minutes=30))
+
+
+ORGANIZATION = frozenset({TAYLOR, OLIVER})
+
+
+def team_owner(uri: str, *, pooled: bool) -> SlotOwner:
+    return SlotOwner(uri, timedelta(minutes=30), frozenset({uri}), pooled, ORGANIZATION)
+
+
+def test_a_team_attempt_blocks_every_host_of_the_organization() -> None:
+    pool = team_owner(POOL, pooled=True)
+    assert pool.blocks == {POOL, TAYLOR, OLIVER}
+    booked = hold(POOL, T, blocks=set(pool.blocks))
+    seats = free_seats(T, 1, owner(), [booked])
+    # Taylor may be the host the round robin took: blocked, and a newer poll may say otherwise.
+    assert (seats.free, seats.recheck) == (0, True)
+    in_flight = hold(POOL, T, blocks=set(pool.blocks), unresolved=True)
+    seats = free_seats(T, 1, owner(), [in_flight])
+    assert (seats.free, seats.held_in_flight, seats.recheck) == (0, True, False)
+    assert free_seats(T + timedelta(minutes=30), 1, owner(), [booked]).free == 1
+
+
+def test_a_team_slot_is_blocked_by_our_bookings_of_any_possible_host() -> None:
+    for team in (team_owner(POOL, pooled=True), team_owner(TEAM, pooled=False)):
+        seats = free_seats(T, 1, team, [hold(INTRO, T, 15)])
+        assert (seats.free, seats.recheck) == (0, True)
+        stranger = hold(INTRO, T, 15, blocks={INTRO, "https://api.calendly.com/users/mia"})
+        assert free_seats(T, 1, team, [stranger]).free == 1
+    # Without the organization's hosts a round robin is blocked by its own type only, as before.
+    assert free_seats(T, 1, owner(POOL, pooled=True), [hold(INTRO, T, 15)]).free == 1
+
+
+def test_our_own_round_robin_booking_asks_for_a_newer_poll_a_one_host_one_does_not() -> None:
+    pool = team_owner(POOL, pooled=True)
+    assert free_seats(T, 1, pool, [hold(POOL, T, blocks=set(pool.blocks))]).recheck
+    assert not free_seats(T, 1, owner(), [hold(DEMO, T)]).recheck
+    # Another one-host type of the same host: certainly busy, no newer poll needed.
+    assert not free_seats(T, 1, owner(), [hold(INTRO, T, 15)]).recheck
+    assert not free_seats(T, 1, owner(), [hold(DEMO, T, taken=True)]).recheck
+
+
+def test_organization_hosts_are_the_owners_of_one_host_types() -> None:
+    solo = EventType(uri=DEMO, profile=Profile(type="User", owner=TAYLOR, name="Taylor"))
+    team = EventType(
+        uri=POOL,
+        pooling_type="round_robin",
+        profile=Profile(type="Team", owner="https://api.calendly.com/teams/sales"),
+    )
+    assert organization_hosts([solo, team]) == {TAYLOR}
+    assert slot_owner(team, {TAYLOR}).team_hosts == {TAYLOR}
+    assert slot_owner(solo, {TAYLOR, OLIVER}).team_hosts == frozenset()

@@ -175,21 +175,31 @@ class AvailabilitySnapshots:
         self._lock = threading.Lock()
         self._snapshots: dict[str, list[Snapshot]] = {}
         self._flights: dict[tuple[str, datetime, datetime], _Flight] = {}
+        # Per snapshot (event type, polled at): starts our own bookings since then have
+        # certainly filled (`note_taken`).
+        self._taken: dict[tuple[str, datetime], set[datetime]] = {}
         self.polls = 0
 
     def get(
-        self, event_type_uri: str, window: SearchWindow, *, max_age_seconds: float | None = None
+        self,
+        event_type_uri: str,
+        window: SearchWindow,
+        *,
+        max_age_seconds: float | None = None,
+        polled_after: datetime | None = None,
     ) -> Snapshot:
         """The slots of `window`, from a covering snapshot or a fresh poll.
 
         A snapshot serves if it is younger than `max_age_seconds` (at most the keep time), or
-        than the TTL when not given.
+        than the TTL when not given, and was polled after `polled_after` when that is given.
         """
         now = self._monotonic()
         max_age = self._ttl_seconds
         if max_age > 0 and max_age_seconds is not None:
             max_age = max(min(max_age_seconds, self._keep_seconds), self._ttl_seconds)
         local = self._local(event_type_uri, window, now, max_age)
+        if local is not None and polled_after is not None and local.polled_at <= polled_after:
+            local = None
         if self._ttl_seconds > 0 and self._shared is not None:
             # Even a local copy is checked against the shared stale mark: another process may
             # have met `already_filled` since it was polled.
@@ -198,7 +208,11 @@ class AvailabilitySnapshots:
             if local is not None and (mark is None or local.polled_at > mark):
                 return local
             found = shared.snapshot
-            if found is not None and (self._clock() - found.polled_at).total_seconds() < max_age:
+            if (
+                found is not None
+                and (self._clock() - found.polled_at).total_seconds() < max_age
+                and (polled_after is None or found.polled_at > polled_after)
+            ):
                 return found
         elif local is not None:
             return local
@@ -256,6 +270,27 @@ class AvailabilitySnapshots:
                     slots = [s for s in snapshot.slots if window.start <= s.start_time < window.end]
                     return replace(snapshot, window=window, slots=slots, fresh=False)
         return None
+
+    def note_taken(self, event_type_uri: str, polled_at: datetime, starts: set[datetime]) -> None:
+        """Remember that bookings of ours made since `polled_at` fill these starts.
+
+        A search that found a window's matches all held by our bookings paid a transaction to
+        learn it; the next searches of this process that read the same snapshot skip those
+        starts without one. Our bookings do not go away, so the note stays true for as long as
+        the snapshot serves (a foreign booking still meets `already_filled`, as before).
+        """
+        if not starts:
+            return
+        oldest = self._clock() - timedelta(seconds=self._keep_seconds + 60)
+        with self._lock:
+            for key in [key for key in self._taken if key[1] < oldest]:
+                del self._taken[key]
+            self._taken.setdefault((event_type_uri, polled_at), set()).update(starts)
+
+    def known_taken(self, event_type_uri: str, polled_at: datetime) -> frozenset[datetime]:
+        """The starts `note_taken` recorded for this snapshot."""
+        with self._lock:
+            return frozenset(self._taken.get((event_type_uri, polled_at), ()))
 
     def forget(self, event_type_uri: str) -> None:
         """Drop the event type's snapshots here and, when shared, in every process."""

@@ -8,12 +8,17 @@ each slot of a snapshot is checked against the slots our attempts hold (`store.h
 - The same event type at the same start takes one seat (a group event has several).
 - An attempt that overlaps the slot in time blocks it when it blocks one of the slot's calendars:
   the event type itself (a host is never in two of its sessions at once) or its host. An attempt
-  blocks its event type, its owner when the owner is a user, and, once booked, the hosts
-  Calendly assigned (`event_memberships`), so a round-robin or collective booking blocks the
-  solo event types of the hosts it took, and a collective type learns its hosts from our
-  bookings of it (`with_learned_hosts`).
+  blocks its event type, its owner when the owner is a user, and, when its event was read back
+  (a booking adopted by reconcile), the hosts Calendly assigned (`event_memberships`); a
+  collective type learns its hosts from such bookings of it (`with_learned_hosts`).
+- A team event type's hosts are not in its listing, nor in the `POST /invitees` answer (which
+  host a round robin took is Calendly's choice). So an attempt of a team type also blocks every
+  host of the organization (`team_hosts`: the owners of its one-host types), and a team type's
+  slot is blocked by our attempts on any of them. That is conservative: a slot may look taken
+  while free, never the reverse, and it lasts only until a newer poll (a booking recorded before
+  a poll is in it); when it leaves nothing free, the search polls again (`Seats.recheck`).
 - A round-robin slot is open while any host of its pool is free, and the listing does not say
-  how many are: only an attempt of the same event type blocks it, until a poll made after that
+  how many are: an attempt of the same event type blocks it, until a poll made after that
   attempt lists the slot again (then another host is free).
 - A slot Calendly refused as `already_filled` is someone else's: blocked for every request of
   that event type, until a newer poll.
@@ -31,6 +36,7 @@ from autobook.calendly.models import EventType
 from autobook.store.holds import HeldSlot
 
 ROUND_ROBIN = "round_robin"
+USER_URI_PART = "/users/"  # a user's URI: `https://api.calendly.com/users/{uuid}`
 
 
 @dataclass(frozen=True)
@@ -41,12 +47,21 @@ class SlotOwner:
     duration: timedelta
     calendars: frozenset[str]
     pooled: bool  # round robin: any free host of the pool can take it
+    # A team type's possible hosts: every host of the organization (which ones it has is
+    # Calendly's to know). Empty for a one-host type, or when the organization is unknown.
+    team_hosts: frozenset[str] = frozenset()
+
+    @property
+    def blocks(self) -> frozenset[str]:
+        """The calendars an attempt of this event type holds."""
+        return self.calendars | self.team_hosts
 
     def span(self, start: datetime) -> tuple[datetime, datetime]:
         return start, start + self.duration
 
 
-def slot_owner(event_type: EventType) -> SlotOwner:
+def slot_owner(event_type: EventType, organization_hosts: Iterable[str] = ()) -> SlotOwner:
+    """What a slot of `event_type` occupies; `organization_hosts` stand for a team's hosts."""
     calendars = {event_type.uri}
     profile = event_type.profile
     if profile is not None and profile.type == "User" and profile.owner:
@@ -57,6 +72,16 @@ def slot_owner(event_type: EventType) -> SlotOwner:
         duration=max(timedelta(minutes=event_type.duration or 0), timedelta(minutes=1)),
         calendars=frozenset(calendars),
         pooled=event_type.pooling_type == ROUND_ROBIN,
+        team_hosts=frozenset(organization_hosts) if event_type.pooling_type else frozenset(),
+    )
+
+
+def organization_hosts(event_types: Iterable[EventType]) -> frozenset[str]:
+    """The hosts of the organization's one-host event types: every calendar a team may take."""
+    return frozenset(
+        et.profile.owner
+        for et in event_types
+        if et.profile is not None and et.profile.type == "User" and et.profile.owner
     )
 
 
@@ -84,6 +109,9 @@ class Seats:
 
     free: int
     held_in_flight: bool  # an attempt of ours, outcome not known yet, holds part of the slot
+    # Blocked by a booking of ours made after the snapshot was polled, through our guess of a
+    # team's hosts or a round robin's pool: a newer poll may list it free.
+    recheck: bool = False
 
 
 def free_seats(start: datetime, offered: int, owner: SlotOwner, held: Iterable[HeldSlot]) -> Seats:
@@ -95,11 +123,32 @@ def free_seats(start: datetime, offered: int, owner: SlotOwner, held: Iterable[H
         if not (hold.start < slot_end and slot_start < hold.end):
             continue
         same_type = hold.event_type_uri == owner.event_type_uri
-        if not same_type and (owner.pooled or not hold.blocks & owner.calendars):
+        if not same_type and not hold.blocks & _blocked_by(owner):
             continue
         in_flight = in_flight or hold.unresolved
         if same_type and hold.start == slot_start and not hold.taken_by_others:
             free -= 1  # one seat of this very slot
-        else:
-            return Seats(0, in_flight)
+            continue
+        # A booking of ours made since the poll that blocks this slot only by our guess of a
+        # team's hosts (or a round robin's pool): a newer poll tells whether it really does.
+        booked = not hold.unresolved and not hold.taken_by_others
+        guessed = owner.pooled or bool(owner.team_hosts) or _names_several_users(hold)
+        return Seats(0, in_flight, recheck=booked and guessed)
+    if free <= 0 and owner.pooled:
+        # Our own bookings of the pool: another of its hosts may still be free.
+        return Seats(0, in_flight, not in_flight)
     return Seats(max(free, 0), in_flight)
+
+
+def _names_several_users(hold: HeldSlot) -> bool:
+    """Whether `hold` blocks several users' calendars: a team's attempt (its possible hosts)."""
+    return sum(USER_URI_PART in calendar for calendar in hold.blocks) > 1
+
+
+def _blocked_by(owner: SlotOwner) -> frozenset[str]:
+    """The calendars whose attempts block a slot of `owner`'s event type, when another type's.
+
+    A one-host or collective slot needs all of its calendars; a round-robin slot needs one host
+    of its pool, but which hosts are in the pool is not known: any of ours blocks it.
+    """
+    return owner.team_hosts if owner.pooled else owner.blocks

@@ -13,10 +13,10 @@ known without it:
   recorded as `None` here, and Calendly's own invitation carries the link.
 
 A team event type's hosts are known to Calendly only (which host a round robin assigned, a
-collective's hosts): they are left empty, so such a booking blocks its own event type for our
-other requests, not the hosts' other types (`booking/blocking.py`); a collision there costs one
-`already_filled` and a fresh poll, never a duplicate. A round robin is sent no location, and
-its event takes the event type's first one. Pure: no I/O.
+collective's hosts): they are left empty here. Its attempt already blocks every host of the
+organization, from the intent on, until a newer poll (`booking/blocking.py`): a guess that may
+cost a slot for a few seconds, never a call. A round robin is sent no location, and its event
+takes the event type's first one. Pure: no I/O.
 """
 
 from __future__ import annotations

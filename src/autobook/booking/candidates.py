@@ -6,7 +6,7 @@ A module of its own so that the search (`booking/steps.py`) and the booking of a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from autobook.booking.body import InviteeBody
@@ -28,4 +28,7 @@ class Candidates:
     """Matching slots of one snapshot, best first, and when that snapshot was polled."""
 
     polled_at: datetime
+    event_type: EventType
     slots: list[AvailableTime]
+    # Filled by `_hold_first_free`: the starts our bookings since the poll certainly hold.
+    taken: set[datetime] = field(default_factory=set)

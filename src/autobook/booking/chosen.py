@@ -38,11 +38,13 @@ def search_chosen(steps: Steps, event_type: EventType) -> tuple[NextAction | Non
     assert request is not None
     assert request.start_time is not None
     start = request.start_time
-    owner = slot_owner(event_type)
+    # A booking of ours since the proposal that may have taken the host (`recheck`) counts as
+    # taking the slot here: nothing is polled for a chosen time.
+    owner = slot_owner(event_type, steps._team_hosts(event_type))
     if start not in steps._excluded:
         since = steps._now() - timedelta(seconds=steps.ctx.settings.proposal_lifetime_seconds)
         slot = AvailableTime(start_time=start, start_time_raw=utc_z(start), invitees_remaining=1)
-        held = steps._hold_first_free(event_type, owner, Candidates(since, [slot]))
+        held = steps._hold_first_free(owner, Candidates(since, event_type, [slot]))
         if isinstance(held, Chosen) or held is None:
             return (NextAction.BOOK, held) if held is not None else (None, None)
     taken = f"the chosen time {utc_z(start)} was taken before it could be booked"
@@ -70,17 +72,18 @@ def _nearest(
     slots: list[AvailableTime] = []
     polled_at = steps._now()
     try:
-        for candidates in steps._candidates(event_type, windows):
-            slots.extend(candidates.slots)
-            polled_at = min(polled_at, candidates.polled_at)
+        owner = slot_owner(event_type, steps._team_hosts(event_type))
+        for window in windows:
+            candidates = steps._candidates(event_type, window)
+            if candidates is not None:
+                slots.extend(candidates.slots)
+                polled_at = min(polled_at, candidates.polled_at)
     except CalendlyError as exc:
         steps._calendly_failure(exc, during="polling availability")
         return None, None
     if slots:
         slots.sort(key=lambda t: abs(t.start_time - chosen_start))
-        held = steps._hold_first_free(
-            event_type, slot_owner(event_type), Candidates(polled_at, slots)
-        )
+        held = steps._hold_first_free(owner, Candidates(polled_at, event_type, slots))
         if isinstance(held, Chosen) or held is None:
             return (NextAction.BOOK, held) if held is not None else (None, None)
     steps._release(

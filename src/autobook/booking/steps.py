@@ -22,11 +22,16 @@ The rules of DESIGN §4 that live here:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from autobook import store
-from autobook.booking.blocking import SlotOwner, free_seats, slot_owner, with_learned_hosts
+from autobook.booking.blocking import (
+    SlotOwner,
+    free_seats,
+    organization_hosts,
+    slot_owner,
+    with_learned_hosts,
+)
 from autobook.booking.body import (
     BookingRuleViolation,
     build_invitee_body,
@@ -64,7 +69,10 @@ log = logging.getLogger(__name__)
 CONTENDED_RETRY = timedelta(seconds=2)
 # Outcomes of `_hold_first_free` when nothing was free.
 CONTENDED = "contended"  # some of it is held by an attempt whose outcome is not known yet
+RECHECK = "recheck"  # some of it is held by a booking of ours made since the poll: poll again
 FULL = "full"
+# A best match blocked by a booking of ours in a snapshot older than this is polled again.
+RECHECK_AGE_SECONDS = 10.0
 # `extra` keys: `already_filled` refusals at slots no request of ours was holding; and, for a
 # waiting request, how often it was searched again without a change, and when last.
 FOREIGN_REFUSALS = "foreign_refusals"
@@ -131,22 +139,31 @@ class Steps(Outcomes):
         if self.request.start_time is not None:  # a proposed time a person chose
             return search_chosen(self, event_type)
         windows = request_windows(self.request, self.ctx.settings, self._now())
-        owner = slot_owner(event_type)
         contended = False
         try:
-            for candidates in self._candidates(event_type, windows):
-                held = self._hold_first_free(event_type, owner, candidates)
+            owner = slot_owner(event_type, self._team_hosts(event_type))
+            for window in self._preferred_order(windows):
+                candidates = self._candidates(event_type, window)
+                held = self._hold_in(owner, candidates)
+                if held == RECHECK and candidates is not None:
+                    # Every match was blocked by bookings of ours made since the poll, through
+                    # hosts we could only guess: a newer poll of this window says which are free.
+                    candidates = self._candidates(event_type, window, after=candidates.polled_at)
+                    held = self._hold_in(owner, candidates)
                 if isinstance(held, Chosen):
                     return NextAction.BOOK, held
                 if held is None:  # refused by a booking rule, or held by the 401 pause
                     return None, None
-                contended = contended or held == CONTENDED
+                # Still blocked by bookings of ours newer than a poll just made: as contended,
+                # a moment later tells, never "no slot".
+                contended = contended or held in (CONTENDED, RECHECK)
         except CalendlyError as exc:
             self._calendly_failure(exc, during="polling availability")
             return None, None
         if contended:
-            # Every matching slot is held by a request of ours whose outcome is not known yet;
-            # one that fails frees its slot. Look again shortly: this is not "no slot".
+            # Every matching slot is held by a request of ours whose outcome is not known yet (one
+            # that fails frees its slot), or booked by one since a poll a moment ago. Look again
+            # shortly: this is not "no slot".
             at = self._now() + CONTENDED_RETRY
             self._release(
                 RequestStatus.SEARCHING,
@@ -160,55 +177,89 @@ class Steps(Outcomes):
         self._no_match(windows, event_type)
         return None, None
 
-    def _candidates(
-        self, event_type: EventType, windows: list[SearchWindow]
-    ) -> Iterator[Candidates]:
-        """The matching slots, one snapshot at a time, in the order the request prefers.
+    def _team_hosts(self, event_type: EventType) -> frozenset[str]:
+        """A team type's possible hosts: every host of the organization (`booking/blocking.py`).
 
-        Windows are walked from the preferred end (the first for `earliest`, the last for
-        `latest`), and one is polled only when the ones before it had nothing free for us.
+        The organization's listing is cached by the resolver (a selector already read it). If
+        it cannot be read, the team's hosts stay unknown: a collision then costs one
+        `already_filled`, as before the guess.
+        """
+        if not event_type.pooling_type:
+            return frozenset()
+        try:
+            return organization_hosts(self.ctx.resolver.all_event_types())
+        except CalendlyError:
+            return frozenset()
+
+    def _preferred_order(self, windows: list[SearchWindow]) -> list[SearchWindow]:
+        """Windows from the preferred end: the first for `earliest`, the last for `latest`."""
+        assert self.request is not None
+        return windows if self.request.prefer == "earliest" else list(reversed(windows))
+
+    def _candidates(
+        self, event_type: EventType, window: SearchWindow, *, after: datetime | None = None
+    ) -> Candidates | None:
+        """The matching slots of one window, best first; None when nothing matches.
+
+        The search asks for the next window only when the ones before it had nothing free for
+        us. `after`: only a snapshot polled after it serves (a newer poll than one we had).
         """
         assert self.request is not None
-        constraints = constraints_for(self.request)
-        excluded = self._excluded
+        self._keep_lease()
         duration = timedelta(minutes=event_type.duration or 0)
         # A waiting request searching again accepts availability as old as its repoll interval:
         # every request waiting on the event type then shares one poll of each cell.
         waiting = self._claimed_row.status is RequestStatus.WAITING
         max_age = float(self.ctx.settings.waiting_repoll_seconds) if waiting else None
         floor = polling_floor(self.ctx.settings, self._now())
-        ordered = windows if self.request.prefer == "earliest" else list(reversed(windows))
-        for window in ordered:
-            self._keep_lease()
-            snapshot = self.ctx.snapshots.get(
-                event_type.uri,
-                poll_window(window, floor, self.ctx.settings),
-                max_age_seconds=max_age,
-            )
-            matching = matching_offers(
-                snapshot.slots, window, duration, constraints, self._now(), exclude=excluded
-            )
-            offered = sum(window.start <= t.start_time < window.end for t in snapshot.slots)
-            self._log(
-                "window_polled",
-                f"{utc_z(window.start)} to {utc_z(window.end)}: {offered} open slots"
-                + ("" if snapshot.fresh else " (shared snapshot)"),
-            )
-            if not matching:
-                continue
-            yield Candidates(snapshot.polled_at, matching)
+        snapshot = self.ctx.snapshots.get(
+            event_type.uri,
+            poll_window(window, floor, self.ctx.settings),
+            max_age_seconds=max_age,
+            polled_after=after,
+        )
+        # Starts this process already found filled by our bookings since this poll.
+        known_taken = self.ctx.snapshots.known_taken(event_type.uri, snapshot.polled_at)
+        matching = matching_offers(
+            snapshot.slots,
+            window,
+            duration,
+            constraints_for(self.request),
+            self._now(),
+            exclude=self._excluded | known_taken,
+        )
+        offered = sum(window.start <= t.start_time < window.end for t in snapshot.slots)
+        self._log(
+            "window_polled",
+            f"{utc_z(window.start)} to {utc_z(window.end)}: {offered} open slots"
+            + ("" if snapshot.fresh else " (shared snapshot)"),
+        )
+        return Candidates(snapshot.polled_at, event_type, matching) if matching else None
 
-    def _hold_first_free(
-        self, event_type: EventType, owner: SlotOwner, candidates: Candidates
-    ) -> Chosen | str | None:
+    def _hold_in(self, owner: SlotOwner, candidates: Candidates | None) -> Chosen | str | None:
+        """`_hold_first_free` on a window's candidates (FULL when it had none).
+
+        The starts it found filled by our bookings are noted against the snapshot, so the next
+        searches of this process skip them without a transaction.
+        """
+        if candidates is None:
+            return FULL
+        held = self._hold_first_free(owner, candidates)
+        uri = candidates.event_type.uri
+        self.ctx.snapshots.note_taken(uri, candidates.polled_at, candidates.taken)
+        return held
+
+    def _hold_first_free(self, owner: SlotOwner, candidates: Candidates) -> Chosen | str | None:
         """Hold the first candidate no request of ours holds: its intent is committed here.
 
         Choosing and committing the intent are one transaction under the slot-choice lock
         (`store.lock_slot_choice`), so concurrent requests always hold distinct seats. Returns
-        the held slot; CONTENDED or FULL when nothing was free (CONTENDED: some of it is held by
-        an attempt whose outcome is not known yet); None once the request was released.
+        the held slot; CONTENDED, RECHECK or FULL when nothing was free (CONTENDED: some of it is
+        held by an attempt whose outcome is not known yet; RECHECK: some of it by a booking of
+        ours a newer poll may show elsewhere); None once the request was released.
         """
         assert self.request is not None
+        event_type = candidates.event_type
         token = new_correlation_token()
         try:  # the booking rules don't depend on the start: check them before holding anything
             build_invitee_body(
@@ -246,12 +297,21 @@ class Steps(Outcomes):
             ]
             owner = with_learned_hosts(owner, held)
             verdict = FULL
-            for slot in candidates.slots:
+            aged = (now - candidates.polled_at).total_seconds() > RECHECK_AGE_SECONDS
+            for index, slot in enumerate(candidates.slots):
                 seats = free_seats(slot.start_time, slot.invitees_remaining or 1, owner, held)
                 if seats.free > 0:
                     break
+                if not seats.held_in_flight and not seats.recheck:
+                    candidates.taken.add(slot.start_time)
                 if seats.held_in_flight:
                     verdict = CONTENDED
+                elif seats.recheck and (index == 0 and aged):
+                    # The best match may be free after all: rather than settle for a worse
+                    # one, poll again (one poll serves every request of the type).
+                    return RECHECK
+                elif seats.recheck and verdict == FULL:
+                    verdict = RECHECK
             else:
                 return verdict
             built = build_invitee_body(self.request, event_type, slot, correlation_token=token)
@@ -261,7 +321,7 @@ class Steps(Outcomes):
                 self.job.claim,
                 slot_start=slot_start,
                 slot_end=slot_end,
-                blocks=owner.calendars,
+                blocks=owner.blocks,
                 correlation_token=built.correlation_token or "",
             )
             paused = attempt_id is None and store.sending_paused(session) is not None

@@ -8,16 +8,20 @@ the seconds until the next call of that window may go; and the seconds until a b
 clock with Redis `TIME`, as the budget's own script does.
 
 A user is named by the budget key the workers use (a digest of the token, never the token).
-Without Redis the budget lives inside each worker process and nothing here can see it.
+Without Redis the budget is a file in the data folder (`budget_file.FileBudget`), which
+`file_budgets` reads the same way.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 
+from .budget_file import SEPARATOR
 from .budget_redis import DEFAULT_KEY_PREFIX, MILLISECONDS_PER_SECOND
 from .limits import PlanLimits, penalties_checked, resolve_plan, windows_for
 
@@ -31,6 +35,7 @@ class WindowLeft:
     limit: int
     remaining: int
     next_in_seconds: float
+    used: int = 0  # calls granted within the window (may exceed `limit` after a plan change)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,43 @@ class UserBudget:
         """When a `POST /invitees` may go: every window must have room, and no penalty hold."""
         waits = [window.next_in_seconds for window in self.windows]
         return max([self.penalty_seconds, *waits])
+
+
+def file_budgets(state: Mapping[str, Any], plan: PlanLimits | str, now: float) -> list[UserBudget]:
+    """Every user in a `FileBudget`'s saved state (embedded defaults), as of `now` (UTC seconds)."""
+    limits = resolve_plan(plan)
+    logs: dict[str, list[float]] = {
+        str(key): sorted(float(t) for t in times)
+        for key, times in dict(state.get("logs") or {}).items()
+    }
+    penalties = {str(k): float(v) for k, v in dict(state.get("penalties") or {}).items()}
+    users = sorted({key.rpartition(SEPARATOR)[0] for key in [*logs, *penalties]})
+    budgets = []
+    for user in users:
+        windows = []
+        for window in windows_for(limits, "invitee_post", priority=True):
+            inside = [
+                t
+                for t in logs.get(f"{user}{SEPARATOR}{window.name}", [])
+                if t > now - window.seconds
+            ]
+            remaining = max(0, window.limit - len(inside))
+            next_in = 0.0
+            if remaining == 0 and inside:
+                # The call that frees a place is the oldest one still inside the window.
+                next_in = max(0.0, inside[len(inside) - window.limit] + window.seconds - now)
+            windows.append(
+                WindowLeft(user, window.name, window.limit, remaining, next_in, len(inside))
+            )
+        penalty = max(
+            [0.0]
+            + [
+                penalties.get(f"{user}{SEPARATOR}{scope}", now) - now
+                for scope in penalties_checked("invitee_post")
+            ]
+        )
+        budgets.append(UserBudget(user, tuple(windows), max(0.0, penalty)))
+    return budgets
 
 
 def _users(client: redis.Redis, prefix: str) -> list[str]:
@@ -86,7 +128,7 @@ def read_budgets(
                 if oldest:
                     oldest_ms = float(oldest[0][1])
                     next_in = max(0.0, (oldest_ms + window_ms - now_ms) / 1000)
-            windows.append(WindowLeft(user, window.name, window.limit, remaining, next_in))
+            windows.append(WindowLeft(user, window.name, window.limit, remaining, next_in, used))
         penalty_ms = 0
         for scope in penalties_checked("invitee_post"):
             ttl = int(client.pttl(f"{prefix}:{{{user}}}:penalty:{scope}"))

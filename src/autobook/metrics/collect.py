@@ -95,7 +95,7 @@ class QueueCollector(Collector):
             self._settings.redis_url, socket_connect_timeout=2, socket_timeout=2
         )
         try:
-            budgets = read_budgets(client, self._settings.plan.value)
+            budgets = read_budgets(client, self._settings.plan_limits())
         except (redis.RedisError, OSError) as exc:
             log.warning("metrics: cannot read the budget from Redis (%s)", type(exc).__name__)
             return
