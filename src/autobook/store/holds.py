@@ -127,7 +127,7 @@ def held_slots(
     held: list[HeldSlot] = []
     for request_pk, event_type_uri, starts, ends, blocks, state, taken in session.execute(
         statement
-    ).tuples():
+    ):
         slot_start = aware_utc(starts, "slot_start")
         # Rows written before slot ends were recorded hold their start only.
         slot_end = (
