@@ -1,9 +1,10 @@
 """Per-source rate limits and replay memory, shared by every `autobook serve` process.
 
 With `AUTOBOOK_REDIS_URL` both live in Redis (`INCR` of a per-minute key, `SET NX` of a delivery
-id, each with an expiry); without it, in the database (`autobook.store.sources`). Either way two
-servers behind a load balancer count one source's calls together and refuse a replay that the
-other one accepted.
+id, each with an expiry); without it, in the database (`autobook.store.sources`). Calls that
+arrive together are counted in one round trip (`count_calls`: one pipeline, or one
+transaction). Either way two servers behind a load balancer count one source's calls together
+and refuse a replay that the other one accepted.
 
 The rate limit is a fixed window of one minute: at most `rate_per_minute` calls per calendar
 minute, and a refused call is told to retry when the minute ends (`Retry-After`). A delivery id
@@ -12,6 +13,7 @@ is remembered for twice the signature tolerance: an older replay is refused for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -48,6 +50,10 @@ def _verdict(calls: int, limit: int, now: datetime) -> RateVerdict:
 class Guards(Protocol):
     def count_call(self, source_id: int, limit: int, now: datetime) -> RateVerdict: ...
 
+    def count_calls(self, calls: Sequence[tuple[int, int]], now: datetime) -> list[RateVerdict]:
+        """Count one call for each (source_id, limit), in one round trip; a verdict each."""
+        ...
+
     def first_delivery(self, source_id: int, delivery_id: str, now: datetime) -> bool: ...
 
     def forget_delivery(self, source_id: int, delivery_id: str) -> None: ...
@@ -58,12 +64,19 @@ class RedisGuards:
         self.client = client
 
     def count_call(self, source_id: int, limit: int, now: datetime) -> RateVerdict:
-        key = f"autobook:intake:rate:{source_id}:{_minute(now)}"
-        pipe = self.client.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, RATE_KEY_SECONDS)
-        calls, _ = pipe.execute()
-        return _verdict(int(calls), limit, now)
+        (verdict,) = self.count_calls([(source_id, limit)], now)
+        return verdict
+
+    def count_calls(self, calls: Sequence[tuple[int, int]], now: datetime) -> list[RateVerdict]:
+        # One pipeline (not a transaction): each INCR answers its own call's place in the minute.
+        pipe = self.client.pipeline(transaction=False)
+        for source_id, _ in calls:
+            key = f"autobook:intake:rate:{source_id}:{_minute(now)}"
+            pipe.incr(key)
+            pipe.expire(key, RATE_KEY_SECONDS)
+        replies = pipe.execute()
+        counts = replies[::2]
+        return [_verdict(int(n), limit, now) for n, (_, limit) in zip(counts, calls, strict=True)]
 
     def _delivery_key(self, source_id: int, delivery_id: str) -> str:
         return f"autobook:intake:delivery:{source_id}:{delivery_id}"
@@ -82,9 +95,13 @@ class DatabaseGuards:
         self.sessions = sessions
 
     def count_call(self, source_id: int, limit: int, now: datetime) -> RateVerdict:
+        (verdict,) = self.count_calls([(source_id, limit)], now)
+        return verdict
+
+    def count_calls(self, calls: Sequence[tuple[int, int]], now: datetime) -> list[RateVerdict]:
         with self.sessions.begin() as session:
-            calls = store.count_call(session, source_id, _minute(now))
-        return _verdict(calls, limit, now)
+            counts = [store.count_call(session, source_id, _minute(now)) for source_id, _ in calls]
+        return [_verdict(n, limit, now) for n, (_, limit) in zip(counts, calls, strict=True)]
 
     def first_delivery(self, source_id: int, delivery_id: str, now: datetime) -> bool:
         with self.sessions.begin() as session:
