@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, insert, literal, select, update
+from sqlalchemy import Table, case, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -111,8 +111,6 @@ class IntakeEntry:
     source_id: int | None = None
 
 
-# Rows per INSERT of `intake_many`: well under SQLite's oldest limit of 999 bound values.
-INTAKE_ROWS_PER_STATEMENT = 50
 LOADED_ROWS_PER_STATEMENT = 500
 
 
@@ -153,6 +151,22 @@ def _insert_ignoring_known(session: Session, values: list[dict[str, Any]]) -> An
         lite = sqlite_insert(Row).values(values)
         return lite.on_conflict_do_nothing(index_elements=[Row.request_id])
     raise StoreError(f"autobook runs on SQLite or PostgreSQL, not {backend}")
+
+
+def _insert_many_ignoring_known(session: Session) -> Any:
+    """The same, as one statement for many parameter sets: SQLAlchemy compiles it once and
+    sends the sets as multi-row INSERTs ("insertmanyvalues"), RETURNING the rows it inserted."""
+    table = BookingRequestRow.__table__
+    assert isinstance(table, Table)
+    backend = dialect_name(session)
+    if backend == "postgresql":
+        statement = postgresql_insert(table).on_conflict_do_nothing(index_elements=["request_id"])
+    elif backend == "sqlite":
+        lite = sqlite_insert(table).on_conflict_do_nothing(index_elements=["request_id"])
+        statement = lite  # type: ignore[assignment]
+    else:
+        raise StoreError(f"autobook runs on SQLite or PostgreSQL, not {backend}")
+    return statement.returning(table.c.id, table.c.request_id)
 
 
 def _first_log(session: Session, request_pk: int, entry: IntakeEntry, now: datetime) -> None:
@@ -220,11 +234,8 @@ def intake_many(
     for index, entry in enumerate(entries):
         first.setdefault(entry.request_id, index)
     fresh = [values[index] for index in first.values()]
-    new_pks: dict[str, int] = {}
-    for start in range(0, len(fresh), INTAKE_ROWS_PER_STATEMENT):
-        chunk = fresh[start : start + INTAKE_ROWS_PER_STATEMENT]
-        statement = _insert_ignoring_known(session, chunk).returning(Row.id, Row.request_id)
-        new_pks.update({request_id: pk for pk, request_id in session.execute(statement)})
+    inserted = session.execute(_insert_many_ignoring_known(session), fresh)
+    new_pks: dict[str, int] = {request_id: pk for pk, request_id in inserted}
     logs = []
     for request_id, pk in new_pks.items():
         entry = entries[first[request_id]]
