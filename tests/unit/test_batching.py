@@ -42,6 +42,18 @@ def test_a_lone_call_is_run_at_once_and_answered() -> None:
     assert recorder.batches == [[4]]
 
 
+def test_a_caller_that_calls_again_as_soon_as_answered_is_served_again() -> None:
+    """The drain that answered it may not have finished yet: the next call must not wait on it."""
+    recorder = Recorder()
+
+    async def main() -> list[int]:
+        batcher = Batcher(recorder, _in_thread, max_items=8)
+        return [await batcher(n) for n in (2, 4, 6)]
+
+    assert asyncio.run(asyncio.wait_for(main(), timeout=5)) == [20, 40, 60]
+    assert recorder.batches == [[2], [4], [6]]
+
+
 def test_calls_arriving_while_a_batch_runs_are_run_together_and_answered_apart() -> None:
     recorder = Recorder()
     recorder.release.clear()

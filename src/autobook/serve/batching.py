@@ -42,22 +42,35 @@ class Batcher(Generic[Item, Result]):
         self._concurrency = concurrency
         self._queue: deque[tuple[Item, asyncio.Future[Result]]] = deque()
         self._drains: set[asyncio.Task[None]] = set()  # held: the loop keeps only weak refs
+        # Drains not yet finished, counted down by the drain itself in the same step in which
+        # it saw the queue empty (a done callback runs later: a call queued in between would
+        # find no drain coming and wait for ever).
+        self._running = 0
 
     async def __call__(self, item: Item) -> Result:
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
-        if len(self._drains) < self._concurrency:
+        if self._running < self._concurrency:
+            self._running += 1
             drain = asyncio.get_running_loop().create_task(self._drain())
             self._drains.add(drain)
             drain.add_done_callback(self._drains.discard)
         return await future
 
     async def _drain(self) -> None:
+        try:
+            await self._drain_queue()
+        finally:
+            self._running -= 1
+
+    async def _drain_queue(self) -> None:
         while self._queue:
             taken = [self._queue.popleft() for _ in range(min(self._max_items, len(self._queue)))]
             items = [item for item, _ in taken]
             try:
                 results = await self._blocking(self._run_batch, items)
+                if len(results) != len(taken):
+                    raise RuntimeError(f"a batch of {len(taken)} answered {len(results)} results")
             except BaseException as exc:  # handed to every caller of the batch, not swallowed
                 for _, future in taken:
                     if not future.done():
