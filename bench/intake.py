@@ -38,6 +38,8 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier as BarrierType
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -54,7 +56,7 @@ TARGET_P99_MS = 50.0
 RATE = "100000000"  # calls a minute: the benchmark measures the intake, not its rate limit
 OPEN_RATE_PER_SECOND = 500.0
 MAX_IN_FLIGHT = 50
-START_DELAY_SECONDS = 0.5  # lets every load process connect before the first call is due
+LOAD_TIMEOUT_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,13 @@ class Plan:
     indexes: range
     connections: int
     rate_per_second: float | None  # None: closed loop
-    start_at: float  # time.time() of the first call
 
 
 @dataclass
 class Share:
     accepted: int
     refused: int
+    started_at: float  # time.time(), once every load process is connected
     finished_at: float
     latencies_ms: list[float]
 
@@ -127,7 +129,7 @@ async def _answer(reader: asyncio.StreamReader) -> int:
     raise RuntimeError("an answer without Content-Length: this client can't read it")
 
 
-async def _generate(plan: Plan) -> Share:
+async def _generate(plan: Plan, ready: BarrierType) -> Share:
     address = urlsplit(plan.url)
     host, port = address.hostname or "127.0.0.1", address.port or 80
     calls = [
@@ -137,7 +139,7 @@ async def _generate(plan: Plan) -> Share:
     free: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
     for _ in range(plan.connections):
         free.put_nowait(await asyncio.open_connection(host, port))
-    share = Share(0, 0, 0.0, [])
+    share = Share(0, 0, 0.0, 0.0, [])
 
     async def call(message: bytes, due: float) -> None:
         reader, writer = await free.get()
@@ -154,7 +156,8 @@ async def _generate(plan: Plan) -> Share:
         while queue:
             await call(queue.pop(), time.perf_counter())
 
-    await asyncio.sleep(max(0.0, plan.start_at - time.time()))
+    ready.wait()  # every process connected: the load starts at once in all of them
+    share.started_at = time.time()
     if plan.rate_per_second is None:
         pending = list(reversed(calls))
         await asyncio.gather(*(closed_client(pending) for _ in range(plan.connections)))
@@ -173,8 +176,8 @@ async def _generate(plan: Plan) -> Share:
     return share
 
 
-def _generate_in_process(plan: Plan) -> Share:
-    return asyncio.run(_generate(plan))
+def _generate_in_process(plan: Plan, ready: BarrierType, shares: Queue[Share]) -> None:
+    shares.put(asyncio.run(_generate(plan, ready)))
 
 
 def _split(total: int, parts: int) -> list[range]:
@@ -194,20 +197,26 @@ def load(
 ) -> Run:
     """One run: `requests` calls from `processes` load processes (fewer for fewer clients)."""
     processes = max(1, min(processes, clients))
-    run, start_at = uuid.uuid4().hex[:8], time.time() + START_DELAY_SECONDS
-    shares = _split(requests, processes)
+    run = uuid.uuid4().hex[:8]
+    parts = _split(requests, processes)
     connections = [len(part) for part in _split(clients, processes)]
     rate = None if rate_per_second is None else rate_per_second / processes
-    plans = [
-        Plan(url, key, run, shares[i], connections[i], rate, start_at) for i in range(processes)
+    plans = [Plan(url, key, run, parts[i], connections[i], rate) for i in range(processes)]
+    context = multiprocessing.get_context("spawn")
+    ready, shares = context.Barrier(processes), context.Queue()
+    workers = [
+        context.Process(target=_generate_in_process, args=(plan, ready, shares)) for plan in plans
     ]
     cpu_before = sum(sum(p.cpu_times()[:2]) for p in serve)
-    with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        results = pool.map(_generate_in_process, plans)
+    for worker in workers:
+        worker.start()
+    results: list[Share] = [shares.get(timeout=LOAD_TIMEOUT_SECONDS) for _ in workers]
+    for worker in workers:
+        worker.join()
     cpu = sum(sum(p.cpu_times()[:2]) for p in serve) - cpu_before
     accepted = sum(r.accepted for r in results)
     latencies = [ms for r in results for ms in r.latencies_ms]
-    seconds = max(r.finished_at for r in results) - start_at
+    seconds = max(r.finished_at for r in results) - min(r.started_at for r in results)
     return Run(
         accepted,
         sum(r.refused for r in results),
