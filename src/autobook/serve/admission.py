@@ -67,7 +67,9 @@ class Admissions:
 
     def _admit(self, knocks: list[Knock]) -> list[Admission | BaseException]:
         found: dict[tuple[str | None, str | None], IntakeSourceRow | None] = {}
-        with self._sessions.begin() as session:
+        # Each lookup is its own (read) transaction, as the store's rule makes it: nothing is
+        # committed here that could fail other than as `StoreUnavailable`.
+        with self._sessions() as session:
             for knock in knocks:
                 credentials = (knock.key, knock.name)
                 if credentials not in found:
