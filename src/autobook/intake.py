@@ -10,7 +10,9 @@ must lie within two years of now (`request_horizon`). One item never costs a bat
 an item that cannot be validated or recorded for any reason other than the database being
 unreachable is recorded as `invalid`, with a bounded, storable copy of what was sent. The task
 message is sent after the commit and only as a doorbell: if the broker
-is down the dispatcher sends it later, when the request is due.
+is down the dispatcher sends it later, when the request is due. `record_together` records the
+items of several submissions in one transaction (the HTTP intake's group commit), with the same
+rules: one bad item still costs the others nothing.
 """
 
 from __future__ import annotations
