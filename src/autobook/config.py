@@ -91,6 +91,8 @@ class LogFormat(StrEnum):
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 DEFAULT_METRICS_PORT = 0  # 0: no metrics server on workers
+# `autobook serve`: HTTP calls recorded in one transaction at most (1: one transaction per call).
+DEFAULT_SERVE_GROUP_COMMIT = 64
 
 
 class InvalidSettings(AutobookError):
@@ -177,6 +179,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     # Each worker serves /metrics on this port (0: none); see autobook.metrics.
     metrics_port: int = Field(DEFAULT_METRICS_PORT, ge=0, le=65535)
+    # `autobook serve --group-commit N`; see autobook.serve.committer.
+    serve_group_commit: int = Field(DEFAULT_SERVE_GROUP_COMMIT, ge=1, le=1000)
     # With AUTOBOOK_PLAN=custom: Calendly's limits for this user; unset means no limit.
     plan_general_per_minute: int | None = Field(None, ge=1, le=1_000_000)
     plan_invitees_per_minute: int | None = Field(None, ge=1, le=1_000_000)

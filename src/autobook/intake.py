@@ -10,7 +10,9 @@ must lie within two years of now (`request_horizon`). One item never costs a bat
 an item that cannot be validated or recorded for any reason other than the database being
 unreachable is recorded as `invalid`, with a bounded, storable copy of what was sent. The task
 message is sent after the commit and only as a doorbell: if the broker
-is down the dispatcher sends it later, when the request is due.
+is down the dispatcher sends it later, when the request is due. `record_together` records the
+items of several submissions in one transaction (the HTTP intake's group commit), with the same
+rules: one bad item still costs the others nothing.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import store
@@ -39,6 +43,8 @@ MALFORMED_PREFIX = "malformed-"
 # How much of a malformed message is kept: enough to recognise it, not a whole dump.
 MALFORMED_DESCRIPTION_CHARS = 500
 MALFORMED_KEPT_CHARS = 2000
+# What a failed commit raises when the database could not be reached (as `autobook.store` reads it).
+UNREACHABLE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 
 
 @dataclass(frozen=True)
@@ -116,6 +122,59 @@ def _conflict(row: store.BookingRequestRow, payload: object) -> str | None:
     )
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """One raw item, validated: what to record, and what a resubmission is compared with."""
+
+    entry: store.IntakeEntry
+    payload: object
+    problems: tuple[FieldProblem, ...] = ()
+
+
+def _prepare(session: Session, raw: object, *, now: datetime, source_id: int | None) -> _Prepared:
+    # The same booking of a proposed time sent again is answered from its record before its
+    # proposal is read: after the proposal expired, it is still a resubmission, not a conflict.
+    # Its entry is the record itself, so recording it finds the row and changes nothing.
+    recorded = choice.resubmitted(session, raw, source_id=source_id)
+    if recorded is not None:
+        entry = store.IntakeEntry(recorded.request_id, recorded.payload, source_id=source_id)
+        return _Prepared(entry, recorded.payload)
+    try:
+        # A booking of a proposed time is completed from its proposal (`proposals.choice`).
+        expanded = choice.expand(session, raw, now=now, source_id=source_id)
+        request = _validated(expanded, now)
+    except InvalidRequest as exc:
+        payload = safe_copy(raw) if isinstance(raw, dict) else _non_object_payload(raw)
+        entry = store.IntakeEntry(
+            request_id=request_id_of(raw) or synthetic_request_id(raw),
+            payload=payload,
+            status=RequestStatus.INVALID,
+            reason=exc.message,
+            source_id=source_id,
+        )
+        return _Prepared(entry, payload, tuple(exc.problems))
+    due_at = max(request.start_after, now) if request.start_after else now
+    message = "received"
+    if request.start_after and request.start_after > now:
+        message = f"received; follow-up held until {request.start_after.isoformat()}"
+    entry = store.IntakeEntry(
+        request_id=request.request_id,
+        payload=expanded,
+        next_action=NextAction.SEARCH,
+        next_action_at=due_at,
+        log_message=message,
+        source_id=source_id,
+    )
+    return _Prepared(entry, expanded)
+
+
+def _recorded(
+    prepared: _Prepared, row: store.BookingRequestRow, created: bool, now: datetime
+) -> SubmitResult:
+    conflict = None if created else _conflict(row, prepared.payload)
+    return _result(row, created, now, conflict, prepared.problems)
+
+
 def record(
     session: Session, raw: object, *, now: datetime, source_id: int | None = None
 ) -> SubmitResult:
@@ -123,48 +182,21 @@ def record(
 
     `source_id` names the HTTP source that sent it (None for the other doors).
     """
-    # The same booking of a proposed time sent again is answered from its record before its
-    # proposal is read: after the proposal expired, it is still a resubmission, not a conflict.
-    recorded = choice.resubmitted(session, raw, source_id=source_id)
-    if recorded is not None:
-        return _result(recorded, False, now)
-    problems: tuple[FieldProblem, ...] = ()
-    try:
-        # A booking of a proposed time is completed from its proposal (`proposals.choice`).
-        expanded = choice.expand(session, raw, now=now, source_id=source_id)
-        request = _validated(expanded, now)
-    except InvalidRequest as exc:
-        problems = tuple(exc.problems)
-        request_id = request_id_of(raw) or synthetic_request_id(raw)
-        payload = safe_copy(raw) if isinstance(raw, dict) else _non_object_payload(raw)
-        row, created = store.intake(
-            session,
-            request_id=request_id,
-            payload=payload,
-            status=RequestStatus.INVALID,
-            reason=exc.message,
-            now=now,
-            source_id=source_id,
-        )
-    else:
-        payload = expanded
-        due_at = max(request.start_after, now) if request.start_after else now
-        message = "received"
-        if request.start_after and request.start_after > now:
-            message = f"received; follow-up held until {request.start_after.isoformat()}"
-        row, created = store.intake(
-            session,
-            request_id=request.request_id,
-            payload=expanded,
-            status=RequestStatus.RECEIVED,
-            next_action=NextAction.SEARCH,
-            next_action_at=due_at,
-            now=now,
-            log_message=message,
-            source_id=source_id,
-        )
-    conflict = None if created else _conflict(row, payload)
-    return _result(row, created, now, conflict, problems)
+    prepared = _prepare(session, raw, now=now, source_id=source_id)
+    entry = prepared.entry
+    row, created = store.intake(
+        session,
+        request_id=entry.request_id,
+        payload=entry.payload,
+        status=entry.status,
+        reason=entry.reason,
+        next_action=entry.next_action,
+        next_action_at=entry.next_action_at,
+        now=now,
+        log_message=entry.log_message,
+        source_id=entry.source_id,
+    )
+    return _recorded(prepared, row, created, now)
 
 
 def _result(
@@ -241,3 +273,42 @@ def submit_many(
                     "broker unavailable; %s will be sent by the dispatcher", result.request_id
                 )
     return results
+
+
+def record_together(
+    sessions: sessionmaker[Session],
+    groups: Sequence[tuple[int | None, Sequence[object]]],
+    *,
+    now: Callable[[], datetime],
+) -> list[list[SubmitResult]]:
+    """Record the items of several submissions in one transaction: a group commit.
+
+    `groups` are (source_id, items) pairs; the answer holds one list of results per group, in
+    order. One commit and a few statements (`store.intake_many`) for many requests is what lets
+    a busy intake keep up; it must not let one item cost the others. So if the shared
+    transaction fails for any reason but the database being unreachable (then
+    `store.StoreUnavailable` is raised for every group: nothing was recorded), it is rolled back
+    whole and each item is recorded again in its own transaction, as `submit_many` does. Nobody
+    has been answered before the commit, so a rollback loses nothing anyone was told was
+    recorded. No doorbell is rung here: the caller rings, after this.
+    """
+    try:
+        with sessions.begin() as session:
+            at = now()  # the group is recorded at one instant
+            prepared = [
+                [_prepare(session, raw, now=at, source_id=source_id) for raw in items]
+                for source_id, items in groups
+            ]
+            entries = [p.entry for group in prepared for p in group]
+            recorded = iter(store.intake_many(session, entries, now=at))
+            return [[_recorded(p, *next(recorded), at) for p in group] for group in prepared]
+    except store.StoreUnavailable:
+        raise
+    except UNREACHABLE_ERRORS as exc:  # the commit itself, which no store function wraps
+        raise store.StoreUnavailable(f"the commit failed: {type(exc).__name__}") from None
+    except Exception:
+        log.exception("a group commit failed; recording its items one transaction each")
+    return [
+        [_record_one(sessions, raw, now(), source_id) for raw in items]
+        for source_id, items in groups
+    ]

@@ -1,9 +1,10 @@
 """The booking calls: submit (one or a batch), read one, cancel one.
 
 Each follows the order of `autobook.serve`: who is calling, media type and size, signature,
-rate; then the same intake as every other door (`intake.submit_many`, with this source's id),
-and the doorbell. A batch records every item in its own transaction, so one bad item never
-costs the others, and answers 207 with one result per item, in order.
+rate; then the same validation and record as every other door (`intake.record`, with this
+source's id), and the doorbell. The submissions that arrive together are committed in one
+transaction (`serve.committer`); one bad item still never costs the others (a failed group is
+recorded again item by item), and a batch answers 207 with one result per item, in order.
 """
 
 from __future__ import annotations
@@ -14,11 +15,17 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from autobook import intake, store
+from autobook import store
 from autobook.models import BookingRequestRow
 from autobook.serve.answers import answer, record_json
 from autobook.serve.body import decode, read_body, require_json
-from autobook.serve.callers import Caller, check_rate, identify, verify_signature
+from autobook.serve.callers import (
+    Caller,
+    check_rate,
+    identify_counted,
+    refuse_over_rate,
+    verify_signature,
+)
 from autobook.serve.context import IntakeContext
 from autobook.serve.problems import AsciiJSONResponse, Refusal, not_found
 from autobook.serve.waiting import wait_terminal, waiting_seconds
@@ -38,10 +45,10 @@ def _context(request: Request) -> IntakeContext:
 async def admit(request: Request, *, body_required: bool) -> tuple[Caller, bytes]:
     """Authenticate, check media type and size, verify the signature and count the call."""
     ctx = _context(request)
-    caller = await identify(request, ctx)
+    caller, verdict = await identify_counted(request, ctx)
     request.state.source = caller.name
-    if not caller.signs:
-        await check_rate(caller, ctx)
+    if verdict is not None:  # an API-key call, counted as it was identified
+        refuse_over_rate(caller, verdict)
     has_body = body_required or request.headers.get("content-length", "0") not in ("", "0")
     if has_body:
         require_json(request)
@@ -83,14 +90,7 @@ async def submit(request: Request) -> Response:
     ctx = _context(request)
     caller, body = await admit(request, body_required=True)
     items, mapping_problems, batch = _items(caller, decode(body), ctx)
-    results = await ctx.run(
-        intake.submit_many,
-        ctx.sessions,
-        items,
-        now=ctx.clock,
-        ring=ctx.ring,
-        source_id=caller.source_id,
-    )
+    results = await ctx.committer.submit(caller.source_id, items)
     base = str(request.base_url)
     answers = [
         answer(result, source_id=caller.source_id, base_url=base, mapping_problems=problems)

@@ -4,8 +4,9 @@
   all the same 401 (a stranger learns nothing about which keys exist).
 - A signed call names its source with `?source=NAME`; the signature is checked over the raw
   body once it is read (`verify_signature`), and a `webhook-id` seen before is refused.
-- The rate limit is counted after the caller is known: for an API key before the body is read,
-  for a signature once it verified (a stranger who knows a source's name can't spend its rate).
+- The rate limit is counted after the caller is known: for an API key before the body is read
+  (in the same hop as the lookup: `serve.admission`), for a signature once it verified (a
+  stranger who knows a source's name can't spend its rate).
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from autobook import store
 from autobook.models import IntakeSourceRow, SourceAuth
+from autobook.serve.admission import Knock
 from autobook.serve.context import IntakeContext
 from autobook.serve.problems import Refusal, unauthorized
-from autobook.sources.credentials import key_digest
+from autobook.sources.guards import RateVerdict
 from autobook.sources.sealing import SealingError
 from autobook.sources.signatures import SignatureRefused, SignedRequest, verify
 
@@ -64,34 +65,49 @@ def _bearer(request: Request) -> str | None:
     return header[len(BEARER_PREFIX) :].strip() or None
 
 
-def _lookup(ctx: IntakeContext, key: str | None, name: str | None) -> IntakeSourceRow | None:
-    with ctx.sessions() as session:
-        if key is not None:
-            return store.source_by_key_digest(session, key_digest(key))
-        assert name is not None
-        return store.source_by_name(session, name)
-
-
-async def identify(request: Request, ctx: IntakeContext) -> Caller:
-    """The calling source, or a 401."""
+async def _identify(
+    request: Request, ctx: IntakeContext, *, count: bool
+) -> tuple[Caller, RateVerdict | None]:
     key = _bearer(request)
     name = request.query_params.get("source")
     if key is None and not name:
         raise unauthorized(NO_CREDENTIALS)
-    row = await ctx.run(_lookup, ctx, key, name)
+    admission = await ctx.admissions.admit(Knock(key, name, count=count))
+    row = admission.source
     if key is not None:
         if row is None:
             raise unauthorized(BAD_KEY)
     elif row is None or row.auth is SourceAuth.API_KEY:
         # An unknown name, or a key source called without its key: the same answer for both.
         raise unauthorized(NO_CREDENTIALS)
-    return Caller.of(row)
+    return Caller.of(row), admission.verdict
+
+
+async def identify(request: Request, ctx: IntakeContext) -> Caller:
+    """The calling source, or a 401."""
+    caller, _ = await _identify(request, ctx, count=False)
+    return caller
+
+
+async def identify_counted(
+    request: Request, ctx: IntakeContext
+) -> tuple[Caller, RateVerdict | None]:
+    """The calling source (or a 401) and, for an API-key call, the call counted in the same hop.
+
+    The verdict is None for a signing source: its call is counted once the signature verified.
+    """
+    return await _identify(request, ctx, count=True)
 
 
 async def check_rate(caller: Caller, ctx: IntakeContext) -> None:
     verdict = await ctx.run(
         ctx.guards.count_call, caller.source_id, caller.rate_per_minute, ctx.clock()
     )
+    refuse_over_rate(caller, verdict)
+
+
+def refuse_over_rate(caller: Caller, verdict: RateVerdict) -> None:
+    """A 429 with `Retry-After` when the source spent its calls for this minute."""
     if not verdict.allowed:
         raise Refusal(
             429,

@@ -9,6 +9,7 @@ masked. A taken port is one line and exit 2.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
 from typing import Any
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
     from autobook import db, logsafe
     from autobook.config import get_settings
 
+    if args.group_commit is not None:  # the app is built in each worker process, from the env
+        os.environ["AUTOBOOK_SERVE_GROUP_COMMIT"] = str(args.group_commit)
     settings = get_settings()
     logsafe.install([])
     db.upgrade(settings.database_url)
@@ -84,6 +87,14 @@ def add_parser(commands: Any, port: Any, positive: Any) -> None:
         default=1,
         metavar="N",
         help="server processes behind the port (default: %(default)s)",
+    )
+    serve.add_argument(
+        "--group-commit",
+        type=positive,
+        default=None,
+        metavar="N",
+        help="record up to N calls that arrive together in one transaction (default: "
+        "AUTOBOOK_SERVE_GROUP_COMMIT, or 64; 1: one transaction per call)",
     )
     serve.add_argument(
         "--log-level",

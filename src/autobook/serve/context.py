@@ -1,16 +1,18 @@
 """What every handler of one `autobook serve` process shares, built once at start.
 
 The database sessions, the Celery app that rings the doorbell, the guards (rate limits and
-replay memory, in Redis or the database), the sealer of signing secrets (built on first use: a
-deployment with API keys only needs no key), and parsed mappings, cached by their text so that a
-mapping changed in the database is read again.
+replay memory, in Redis or the database), the batchers that serve concurrent calls in one hop
+(`admissions`: who is calling, and their rate; `committer`: the group commit), the sealer of
+signing secrets (built on first use: a deployment with API keys only needs no key), and parsed
+mappings, cached by their text so that a mapping changed in the database is read again.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
@@ -22,11 +24,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import db
 from autobook.config import Settings
+from autobook.serve.admission import Admissions
+from autobook.serve.committer import Committer
 from autobook.sources.guards import Guards, guards_for
 from autobook.sources.mapping import Mapping, load_mapping
 from autobook.sources.sealing import Sealer, sealer_for
 from autobook.times import utc_now
 
+log = logging.getLogger("autobook.serve")
 T = TypeVar("T")
 MAPPING_CACHE_SIZE = 64
 # Threads that may run database and broker work at once. More only queue on the connection
@@ -50,6 +55,18 @@ class IntakeContext:
     clock: Callable[[], datetime] = utc_now
     _sealer: Sealer | None = field(default=None, init=False)
     _limiter: anyio.CapacityLimiter | None = field(default=None, init=False)
+    admissions: Admissions = field(init=False)
+    committer: Committer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.admissions = Admissions(self.sessions, self.guards, self.clock, self.run)
+        self.committer = Committer(
+            self.sessions,
+            self.clock,
+            self.ring_many,
+            self.run,
+            max_submissions=self.settings.serve_group_commit,
+        )
 
     async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking work (database, broker, Redis) in one of `BLOCKING_THREADS` threads."""
@@ -76,6 +93,25 @@ class IntakeContext:
         from autobook.tasks import BOOK_TASK
 
         self.celery.send_task(BOOK_TASK, args=(request_id,))
+
+    def ring_many(self, request_ids: Sequence[str]) -> None:
+        """Ring for each request over one broker connection; a broker that fails is left be.
+
+        The requests are committed and due: the dispatcher sends whatever was not rung.
+        """
+        if not request_ids:
+            return
+        from autobook.tasks import BOOK_TASK
+
+        try:
+            with self.celery.producer_or_acquire() as producer:
+                for request_id in request_ids:
+                    self.celery.send_task(BOOK_TASK, args=(request_id,), producer=producer)
+        except Exception:
+            log.warning(
+                "broker unavailable; %d request(s) will be sent by the dispatcher",
+                len(request_ids),
+            )
 
     def mapping(self, text: str, name: str) -> Mapping:
         return _parsed(hashlib.sha256(text.encode()).hexdigest(), text, name)

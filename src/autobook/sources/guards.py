@@ -1,9 +1,10 @@
 """Per-source rate limits and replay memory, shared by every `autobook serve` process.
 
-With `AUTOBOOK_REDIS_URL` both live in Redis (`INCR` of a per-minute key, `SET NX` of a delivery
-id, each with an expiry); without it, in the database (`autobook.store.sources`). Either way two
-servers behind a load balancer count one source's calls together and refuse a replay that the
-other one accepted.
+With `AUTOBOOK_REDIS_URL` both live in Redis (`INCRBY` of a per-minute key, `SET NX` of a delivery
+id, each with an expiry); without it, in the database (`autobook.store.sources`). Calls that
+arrive together are counted in one round trip (`count_calls`: one pipeline, or one
+transaction, with one increment per source). Either way two servers behind a load balancer
+count one source's calls together and refuse a replay that the other one accepted.
 
 The rate limit is a fixed window of one minute: at most `rate_per_minute` calls per calendar
 minute, and a refused call is told to retry when the minute ends (`Retry-After`). A delivery id
@@ -12,6 +13,8 @@ is remembered for twice the signature tolerance: an older replay is refused for 
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -45,8 +48,29 @@ def _verdict(calls: int, limit: int, now: datetime) -> RateVerdict:
     return RateVerdict(False, max(1, left))
 
 
+def _verdicts(
+    calls: Sequence[tuple[int, int]],
+    wanted: Counter[int],
+    totals: dict[int, int],
+    now: datetime,
+) -> list[RateVerdict]:
+    """A verdict per call, counted together: a source's calls take the places up to its total,
+    in order (as one INCR each would have), so the same calls are refused as one by one."""
+    placed: Counter[int] = Counter()
+    verdicts = []
+    for source_id, limit in calls:
+        placed[source_id] += 1
+        place = totals[source_id] - wanted[source_id] + placed[source_id]
+        verdicts.append(_verdict(place, limit, now))
+    return verdicts
+
+
 class Guards(Protocol):
     def count_call(self, source_id: int, limit: int, now: datetime) -> RateVerdict: ...
+
+    def count_calls(self, calls: Sequence[tuple[int, int]], now: datetime) -> list[RateVerdict]:
+        """Count one call for each (source_id, limit), in one round trip; a verdict each."""
+        ...
 
     def first_delivery(self, source_id: int, delivery_id: str, now: datetime) -> bool: ...
 
@@ -58,12 +82,21 @@ class RedisGuards:
         self.client = client
 
     def count_call(self, source_id: int, limit: int, now: datetime) -> RateVerdict:
-        key = f"autobook:intake:rate:{source_id}:{_minute(now)}"
-        pipe = self.client.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, RATE_KEY_SECONDS)
-        calls, _ = pipe.execute()
-        return _verdict(int(calls), limit, now)
+        (verdict,) = self.count_calls([(source_id, limit)], now)
+        return verdict
+
+    def count_calls(self, calls: Sequence[tuple[int, int]], now: datetime) -> list[RateVerdict]:
+        wanted = Counter(source_id for source_id, _ in calls)
+        pipe = self.client.pipeline(transaction=False)
+        for source_id, count in wanted.items():
+            key = f"autobook:intake:rate:{source_id}:{_minute(now)}"
+            pipe.incrby(key, count)
+            pipe.expire(key, RATE_KEY_SECONDS)
+        replies = pipe.execute()
+        totals = {
+            source_id: int(total) for source_id, total in zip(wanted, replies[::2], strict=True)
+        }
+        return _verdicts(calls, wanted, totals, now)
 
     def _delivery_key(self, source_id: int, delivery_id: str) -> str:
         return f"autobook:intake:delivery:{source_id}:{delivery_id}"
@@ -82,9 +115,17 @@ class DatabaseGuards:
         self.sessions = sessions
 
     def count_call(self, source_id: int, limit: int, now: datetime) -> RateVerdict:
+        (verdict,) = self.count_calls([(source_id, limit)], now)
+        return verdict
+
+    def count_calls(self, calls: Sequence[tuple[int, int]], now: datetime) -> list[RateVerdict]:
+        wanted = Counter(source_id for source_id, _ in calls)
         with self.sessions.begin() as session:
-            calls = store.count_call(session, source_id, _minute(now))
-        return _verdict(calls, limit, now)
+            totals = {
+                source_id: store.count_call(session, source_id, _minute(now), calls=count)
+                for source_id, count in wanted.items()
+            }
+        return _verdicts(calls, wanted, totals, now)
 
     def first_delivery(self, source_id: int, delivery_id: str, now: datetime) -> bool:
         with self.sessions.begin() as session:

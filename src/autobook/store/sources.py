@@ -224,20 +224,22 @@ def forget_delivery(session: Session, /, source_id: int, delivery_id: str) -> No
 
 
 @transactional
-def count_call(session: Session, /, source_id: int, minute: int) -> int:
-    """Count one call of the source in `minute` (minutes since the epoch); the new count."""
-    statement = _insert(session, IntakeRateRow).values(source_id=source_id, minute=minute, calls=1)
+def count_call(session: Session, /, source_id: int, minute: int, *, calls: int = 1) -> int:
+    """Count `calls` calls of the source in `minute` (minutes since the epoch); the new count."""
+    statement = _insert(session, IntakeRateRow).values(
+        source_id=source_id, minute=minute, calls=calls
+    )
     statement = statement.on_conflict_do_update(
         index_elements=[IntakeRateRow.source_id, IntakeRateRow.minute],
-        set_={"calls": IntakeRateRow.calls + 1},
+        set_={"calls": IntakeRateRow.calls + calls},
     ).returning(IntakeRateRow.calls)
-    calls: int = session.execute(statement).scalar_one()
+    counted: int = session.execute(statement).scalar_one()
     session.execute(
         delete(IntakeRateRow).where(
             IntakeRateRow.source_id == source_id, IntakeRateRow.minute < minute - 1
         )
     )
-    return calls
+    return counted
 
 
 @transactional
