@@ -196,7 +196,7 @@ def test_a_canceled_invitee_of_a_group_event_is_found(
     staying, leaving = _book(setup, webinar, slot), _book(setup, webinar, slot)
     assert staying.event == leaving.event  # one event, two seats
     kept, gone = _record_booked(sessions, setup, staying), _record_booked(sessions, setup, leaving)
-    page = sandbox.url + str(leaving.cancel_url).removeprefix("https://calendly.com")
+    page = str(leaving.cancel_url)  # the sandbox's own page
     assert httpx.post(page, data={"reason": "can't make it"}, timeout=10).status_code == 200
     assert leaving.event is not None
     assert setup.get_scheduled_event(leaving.event).status == "active"

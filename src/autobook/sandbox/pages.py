@@ -1,8 +1,9 @@
 """The pages behind an invitee's `cancel_url` and `reschedule_url`, as a person sees them.
 
 Calendly's links are `https://calendly.com/cancellations/{invitee}` and
-`.../reschedulings/{invitee}`; the sandbox serves the same paths on its own host (replace the
-host to click through), with no token, as Calendly's pages need none:
+`.../reschedulings/{invitee}`; the sandbox's links are the same paths on its own host, and it
+serves them, with no token, as Calendly's pages need none: a person can click through from a
+booking's links (the demo's, a callback's) to a cancellation or a reschedule in a browser:
 - `GET /cancellations/{uuid}`: a page with a form; `POST` (an optional `reason` field) cancels
   the meeting as the invitee would, and sends `invitee.canceled`.
 - `GET /reschedulings/{uuid}`: the next open slots, one button each; `POST` (a `start_time`
