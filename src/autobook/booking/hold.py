@@ -62,6 +62,8 @@ class SlotHolder:
     ) -> None:
         self.ctx = context
         self.record = record
+        # The claim (`job.claim` is renewed in place), its row as claimed, its excluded starts.
+        self.job = record.job
         self.failures = failures
         self.request = request
 
@@ -91,7 +93,7 @@ class SlotHolder:
         duration = timedelta(minutes=event_type.duration or 0)
         # A waiting request searching again accepts availability as old as its repoll interval:
         # every request waiting on the event type then shares one poll of each cell.
-        waiting = self.record.job.row.status is RequestStatus.WAITING
+        waiting = self.job.row.status is RequestStatus.WAITING
         max_age = float(self.ctx.settings.waiting_repoll_seconds) if waiting else None
         floor = polling_floor(self.ctx.settings, self.record.now())
         snapshot = self.ctx.snapshots.get(
@@ -108,7 +110,7 @@ class SlotHolder:
             duration,
             constraints_for(self.request),
             self.record.now(),
-            exclude=self.record.job.excluded | known_taken,
+            exclude=self.job.excluded | known_taken,
         )
         offered = sum(window.start <= t.start_time < window.end for t in snapshot.slots)
         self.record.log(
@@ -158,14 +160,14 @@ class SlotHolder:
             # before a look. One write renews it, takes the lock and checks the fence.
             renewed = store.lock_slot_choice(
                 session,
-                self.record.job.claim,
+                self.job.claim,
                 now=now,
                 lease_until=now + lease,
                 event_type_uri=event_type.uri,
             )
             if renewed is None:
                 raise LeaseLost
-            self.record.job.claim = renewed
+            self.job.claim = renewed
             held = [
                 hold
                 for hold in store.held_slots(
@@ -174,7 +176,7 @@ class SlotHolder:
                     end=max(first, last) + owner.duration,
                     since=candidates.polled_at,
                 )
-                if hold.request_pk != self.record.job.request_pk
+                if hold.request_pk != self.job.request_pk
             ]
             owner = with_learned_hosts(owner, held)
             verdict = FULL
@@ -199,16 +201,14 @@ class SlotHolder:
             slot_start, slot_end = owner.span(slot.start_time)
             attempt_id = store.record_intent(
                 session,
-                self.record.job.claim,
+                self.job.claim,
                 slot_start=slot_start,
                 slot_end=slot_end,
                 blocks=owner.blocks,
                 correlation_token=built.correlation_token or "",
             )
             paused = attempt_id is None and store.sending_paused(session) is not None
-            withdrawn = attempt_id is None and store.cancel_requested(
-                session, self.record.job.request_pk
-            )
+            withdrawn = attempt_id is None and store.cancel_requested(session, self.job.request_pk)
             if attempt_id is not None:
                 for note in built.notes:
                     self.record.log("body", note)

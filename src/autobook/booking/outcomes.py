@@ -65,6 +65,8 @@ class Outcomes:
     ) -> None:
         self.ctx = context
         self.record = record
+        # The claim (`job.claim` is renewed in place), its row as claimed, its excluded starts.
+        self.job = record.job
         self.failures = failures
         self.request = request
 
@@ -116,7 +118,7 @@ class Outcomes:
             # slot is marked taken for every request (`slot_taken`), the rest stays true.
             self.ctx.snapshots.forget(chosen.event_type.uri)
         with self.ctx.sessions.begin() as session:
-            earlier = store.attempts_for(session, self.record.job.request_pk)
+            earlier = store.attempts_for(session, self.job.request_pk)
         if any(
             a.id != attempt_id and a.slot_start == slot and a.state in UNCLEAR_STATES
             for a in earlier
@@ -129,7 +131,7 @@ class Outcomes:
                 excluded_slots=excluded,
                 reason="already_filled where an earlier attempt had no clear outcome; reconciling",
             )
-            self.record.job.excluded.add(slot)
+            self.job.excluded.add(slot)
             return NextAction.RECONCILE
         self.record.finish_attempt(attempt_id, AttemptState.REJECTED, exc, slot_taken=True)
         # A collision with a request of ours (a host we could not know was busy) says nothing
@@ -151,8 +153,8 @@ class Outcomes:
             )
             return None
         self.record.update(excluded_slots=excluded, extra=extra)
-        self.record.job.excluded.add(slot)
-        self.record.job.row.extra = extra
+        self.job.excluded.add(slot)
+        self.job.row.extra = extra
         return NextAction.SEARCH
 
     def _collides_with_ours(self, chosen: Chosen) -> bool:
@@ -164,7 +166,7 @@ class Outcomes:
                 session, start=start, end=end, since=self.record.now() - self.ctx.post_lease
             )
         return any(
-            hold.request_pk != self.record.job.request_pk
+            hold.request_pk != self.job.request_pk
             and not hold.taken_by_others
             and hold.start < end
             and start < hold.end
@@ -200,14 +202,14 @@ class Outcomes:
         with self.ctx.sessions.begin() as session:
             recorded = store.finish_attempt(
                 session,
-                self.record.job.claim,
+                self.job.claim,
                 attempt_id,
                 state=state,
                 http_status=201 if state is AttemptState.BOOKED else None,
                 add_blocks=hosts,
             ) and store.release(
                 session,
-                self.record.job.claim,
+                self.job.claim,
                 status=RequestStatus.BOOKED,
                 next_action=NextAction.NONE,
                 next_action_at=None,
@@ -226,7 +228,7 @@ class Outcomes:
             self.record.log(how, f"{how}: {invitee.event}", {"invitee": invitee.uri})
             self.record.write_logs(session)
             # Its source asked to cancel while the POST was under way: cancel the meeting now.
-            cancel_due = store.schedule_requested_cancel(session, self.record.job.request_pk)
+            cancel_due = store.schedule_requested_cancel(session, self.job.request_pk)
         if cancel_due:
             self.record.wake(self.record.now())
 
@@ -250,7 +252,7 @@ class Outcomes:
 
     def reconcile(self) -> NextAction | None:
         with self.ctx.sessions.begin() as session:
-            attempts = store.attempts_for(session, self.record.job.request_pk)
+            attempts = store.attempts_for(session, self.job.request_pk)
             for attempt in attempts:
                 session.expunge(attempt)
         unresolved = [a for a in attempts if not a.is_resolved]
@@ -291,9 +293,7 @@ class Outcomes:
             return None
         looks = attempt.reconcile_looks + 1
         with self.ctx.sessions.begin() as session:
-            if not store.note_reconcile_look(
-                session, self.record.job.claim, attempt.id, looks=looks
-            ):
+            if not store.note_reconcile_look(session, self.job.claim, attempt.id, looks=looks):
                 raise LeaseLost
         if looks < RECONCILE_LOOKS:
             self.record.release(
@@ -306,7 +306,7 @@ class Outcomes:
             return None
         with self.ctx.sessions.begin() as session:
             if not store.finish_attempt(
-                session, self.record.job.claim, attempt.id, state=AttemptState.NOT_FOUND
+                session, self.job.claim, attempt.id, state=AttemptState.NOT_FOUND
             ):
                 raise LeaseLost
             self.record.log(

@@ -1,10 +1,13 @@
 """The claim of one request: its lease, its fenced writes, and its buffered history.
 
-Every write after the claim goes through a `RequestRecord`, and every one is fenced by the
-lease: a False from the store means another worker owns the request now, and `LeaseLost`
-stops this one at once. History lines (`log`) are buffered and written with the next fenced
-transaction (`write_logs`), not one transaction per line, so a worker that lost the request
-adds nothing, not even to its history, and a crash loses only lines, never a state.
+Every write after the claim is fenced by its lease: a False from the store means another
+worker owns the request now, and `LeaseLost` stops this one at once. The plain writes (release,
+update, an attempt's failure) are made here; a collaborator whose writes must share one
+transaction (the hold's choice and intent, a booking's outcome and release) fences them with the
+same `job.claim` and writes the buffered history in that transaction (`write_logs`). History
+lines (`log`) wait for the next fenced transaction, not one transaction per line, so a worker
+that lost the request adds nothing, not even to its history, and a crash loses only lines,
+never a state.
 """
 
 from __future__ import annotations
