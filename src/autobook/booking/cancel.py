@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from autobook.booking.failures import MAX_NOT_SENT_RETRIES, Failures, describe_refusal
+from autobook.booking.failures import MAX_NOT_SENT_RETRIES, FailureHandler, describe_refusal
+from autobook.booking.record import RequestRecord
 from autobook.errors import CalendlyError, RateLimited, RequestRejected, Unauthorized
 from autobook.models import NextAction, RequestStatus
 
@@ -24,67 +25,67 @@ CANCELED_STATUS = "canceled"  # a scheduled event's status at Calendly once canc
 MAX_REASON_CHARS = 255
 
 
-def _canceled_at_calendly(steps: Failures, event_uri: str) -> bool:
-    return steps.ctx.client.get_scheduled_event(event_uri).status == CANCELED_STATUS
+def _canceled_at_calendly(record: RequestRecord, event_uri: str) -> bool:
+    return record.ctx.client.get_scheduled_event(event_uri).status == CANCELED_STATUS
 
 
-def cancel_meeting(steps: Failures) -> None:
+def cancel_meeting(record: RequestRecord, failures: FailureHandler) -> None:
     """Cancel the claimed request's meeting at Calendly and release it (see the docstring)."""
-    row = steps._row()
+    row = record.read_row()
     if not row.event_uri:  # a booking is always recorded with its event; be safe anyway
-        steps._release(RequestStatus.BOOKED, reason="cannot cancel: no event is recorded")
+        record.release(RequestStatus.BOOKED, reason="cannot cancel: no event is recorded")
         return
     reason = (row.cancel_reason or "")[:MAX_REASON_CHARS] or None
     try:
-        if not _canceled_at_calendly(steps, row.event_uri):
-            steps._log("cancel", "canceling the meeting at Calendly")
+        if not _canceled_at_calendly(record, row.event_uri):
+            record.log("cancel", "canceling the meeting at Calendly")
             try:
-                steps.ctx.client.cancel_event(row.event_uri, reason=reason)
+                record.ctx.client.cancel_event(row.event_uri, reason=reason)
             except RequestRejected:
                 # Canceled meanwhile (Calendly answers 403), or refused: the event tells which.
-                if not _canceled_at_calendly(steps, row.event_uri):
+                if not _canceled_at_calendly(record, row.event_uri):
                     raise
     except CalendlyError as exc:
-        _cancel_failed(steps, exc)
+        _cancel_failed(record, failures, exc)
         return
     note = "canceled at Calendly at its source's request" + (f": {reason}" if reason else "")
-    steps._release(RequestStatus.CANCELED, reason=note, log_kind="canceled")
+    record.release(RequestStatus.CANCELED, reason=note, log_kind="canceled")
 
 
-def _cancel_failed(steps: Failures, exc: CalendlyError) -> None:
-    now = steps._now()
+def _cancel_failed(record: RequestRecord, failures: FailureHandler, exc: CalendlyError) -> None:
+    now = record.now()
     if isinstance(exc, Unauthorized):
-        steps._pause(exc)
-        retry_at = now + steps._backoff(1)
+        failures.pause(exc)
+        retry_at = now + failures.backoff(1)
         why = "Calendly refused the token (401); sending is paused"
     elif isinstance(exc, RateLimited):
         retry_at = now + timedelta(seconds=max(exc.retry_after, 1.0))
         why = f"rate limited; waiting {exc.retry_after:.0f}s"
     elif isinstance(exc, RequestRejected):
-        steps._release(
+        record.release(
             RequestStatus.BOOKED,
             reason=f"Calendly refused to cancel the meeting: {describe_refusal(exc)}",
             log_kind="cancel_refused",
         )
         return
     else:
-        failures = steps._row().transient_failures + 1
-        if failures > MAX_NOT_SENT_RETRIES:
-            steps._release(
+        tries = record.read_row().transient_failures + 1
+        if tries > MAX_NOT_SENT_RETRIES:
+            record.release(
                 RequestStatus.BOOKED,
-                reason=f"could not cancel the meeting after {failures} tries: {exc.message}",
+                reason=f"could not cancel the meeting after {tries} tries: {exc.message}",
                 log_kind="cancel_failed",
-                transient_failures=failures,
+                transient_failures=tries,
             )
             return
-        retry_at = now + steps._backoff(failures)
+        retry_at = now + failures.backoff(tries)
         why = f"{type(exc).__name__}: {exc.message}; retrying"
-        steps._update(transient_failures=failures)
-    steps._release(
+        record.update(transient_failures=tries)
+    record.release(
         RequestStatus.BOOKED,
         next_action=NextAction.CANCEL,
         at=retry_at,
         reason=f"canceling the meeting: {why}",
         log_kind="cancel_retry",
     )
-    steps._wake(retry_at)
+    record.wake(retry_at)

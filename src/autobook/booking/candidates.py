@@ -1,6 +1,6 @@
 """What a search hands to the hold, and what the hold gives back.
 
-A module of its own so that the search (`booking/steps.py`) and the booking of a chosen time
+A module of its own so that the search (`booking/search.py`) and the booking of a chosen time
 (`booking/chosen.py`) both use them without importing each other.
 """
 
@@ -30,5 +30,5 @@ class Candidates:
     polled_at: datetime
     event_type: EventType
     slots: list[AvailableTime]
-    # Filled by `_hold_first_free`: the starts our bookings since the poll certainly hold.
+    # Filled by `SlotHolder.hold_first_free`: the starts our bookings since the poll certainly hold.
     taken: set[datetime] = field(default_factory=set)

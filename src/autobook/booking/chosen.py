@@ -1,6 +1,6 @@
 """Book the time a person chose from a proposal: exactly that slot, with no search.
 
-The chosen start becomes a one-candidate list for `Steps._hold_first_free`, so the slot is
+The chosen start becomes a one-candidate list for `SlotHolder.hold_first_free`, so the slot is
 held and the intent committed in one transaction under the slot-choice lock, and the POST,
 its classification and reconciliation are those of every booking. No availability is polled:
 our own holds since the proposal's lifetime began stand in for a poll (a booking of ours at
@@ -17,76 +17,77 @@ put it in the request's excluded slots), `if_taken` decides:
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from autobook.booking.blocking import slot_owner
 from autobook.booking.candidates import Candidates, Chosen
+from autobook.booking.hold import SlotHolder
 from autobook.booking.polling import request_windows
 from autobook.calendly.models import AvailableTime, EventType
 from autobook.errors import CalendlyError
 from autobook.models import NextAction, RequestStatus
 from autobook.times import utc_z
 
-if TYPE_CHECKING:
-    from autobook.booking.steps import Steps  # the caller: steps imports this module
-
 ALTERNATIVES = "alternatives"
 
 
-def search_chosen(steps: Steps, event_type: EventType) -> tuple[NextAction | None, Chosen | None]:
-    request = steps.request
+def search_chosen(
+    holder: SlotHolder, event_type: EventType
+) -> tuple[NextAction | None, Chosen | None]:
+    request = holder.request
     assert request is not None
     assert request.start_time is not None
     start = request.start_time
     # A booking of ours since the proposal that may have taken the host (`recheck`) counts as
     # taking the slot here: nothing is polled for a chosen time.
-    owner = slot_owner(event_type, steps._team_hosts(event_type))
-    if start not in steps._excluded:
-        since = steps._now() - timedelta(seconds=steps.ctx.settings.proposal_lifetime_seconds)
+    owner = slot_owner(event_type, holder.team_hosts(event_type))
+    if start not in holder.record.job.excluded:
+        since = holder.record.now() - timedelta(
+            seconds=holder.ctx.settings.proposal_lifetime_seconds
+        )
         slot = AvailableTime(start_time=start, start_time_raw=utc_z(start), invitees_remaining=1)
-        held = steps._hold_first_free(owner, Candidates(since, event_type, [slot]))
+        held = holder.hold_first_free(owner, Candidates(since, event_type, [slot]))
         if isinstance(held, Chosen) or held is None:
             return (NextAction.BOOK, held) if held is not None else (None, None)
     taken = f"the chosen time {utc_z(start)} was taken before it could be booked"
     how = request.if_taken or "propose"
-    steps._log("chosen_taken", f"{taken}; if_taken: {how}")
+    holder.record.log("chosen_taken", f"{taken}; if_taken: {how}")
     if how == "nearest":
-        return _nearest(steps, event_type, taken)
+        return _nearest(holder, event_type, taken)
     if how == "propose":
-        _release_with_alternatives(steps, event_type, taken)
+        _release_with_alternatives(holder, event_type, taken)
     else:
-        steps._release(RequestStatus.NO_SLOT, reason=taken, log_kind="no_slot")
+        holder.record.release(RequestStatus.NO_SLOT, reason=taken, log_kind="no_slot")
     return None, None
 
 
 def _nearest(
-    steps: Steps, event_type: EventType, taken: str
+    holder: SlotHolder, event_type: EventType, taken: str
 ) -> tuple[NextAction | None, Chosen | None]:
     """Hold the matching slot nearest the chosen one, among the windows the proposal searched."""
-    request = steps.request
+    request = holder.request
     assert request is not None
     assert request.start_time is not None
     chosen_start = request.start_time
-    steps._excluded.add(chosen_start)
-    windows = request_windows(request, steps.ctx.settings, steps._now())
+    holder.record.job.excluded.add(chosen_start)
+    windows = request_windows(request, holder.ctx.settings, holder.record.now())
     slots: list[AvailableTime] = []
-    polled_at = steps._now()
+    polled_at = holder.record.now()
     try:
-        owner = slot_owner(event_type, steps._team_hosts(event_type))
+        owner = slot_owner(event_type, holder.team_hosts(event_type))
         for window in windows:
-            candidates = steps._candidates(event_type, window)
+            candidates = holder.candidates(event_type, window)
             if candidates is not None:
                 slots.extend(candidates.slots)
                 polled_at = min(polled_at, candidates.polled_at)
     except CalendlyError as exc:
-        steps._calendly_failure(exc, during="polling availability")
+        holder.failures.calendly_failure(exc, during="polling availability")
         return None, None
     if slots:
         slots.sort(key=lambda t: abs(t.start_time - chosen_start))
-        held = steps._hold_first_free(owner, Candidates(polled_at, event_type, slots))
+        held = holder.hold_first_free(owner, Candidates(polled_at, event_type, slots))
         if isinstance(held, Chosen) or held is None:
             return (NextAction.BOOK, held) if held is not None else (None, None)
-    steps._release(
+    holder.record.release(
         RequestStatus.NO_SLOT,
         reason=f"{taken}, and no other matching slot is free",
         log_kind="no_slot",
@@ -95,9 +96,9 @@ def _nearest(
     return None, None
 
 
-def _release_with_alternatives(steps: Steps, event_type: EventType, taken: str) -> None:
-    request = steps.request
-    row = steps._claimed_row
+def _release_with_alternatives(holder: SlotHolder, event_type: EventType, taken: str) -> None:
+    request = holder.request
+    row = holder.record.job.row
     assert request is not None
     assert request.start_time is not None
     wanted = {
@@ -112,7 +113,7 @@ def _release_with_alternatives(steps: Steps, event_type: EventType, taken: str) 
     }
     extra = dict(row.extra or {})
     reason = f"{taken}; other times are proposed in alternatives"
-    propose = steps.ctx.propose_alternatives
+    propose = holder.ctx.propose_alternatives
     if propose is None:
         reason = f"{taken}; no alternatives can be proposed by this worker"
     else:
@@ -120,11 +121,11 @@ def _release_with_alternatives(steps: Steps, event_type: EventType, taken: str) 
             extra[ALTERNATIVES] = propose(
                 wanted,
                 source_id=row.source_id,
-                exclude=frozenset(steps._excluded | {request.start_time}),
+                exclude=frozenset(holder.record.job.excluded | {request.start_time}),
             )
         except CalendlyError as exc:
             reason = f"{taken}; no alternatives could be proposed ({exc.message})"
-    steps._release(
+    holder.record.release(
         RequestStatus.NO_SLOT,
         reason=reason,
         log_kind="no_slot",

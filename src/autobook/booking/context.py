@@ -1,12 +1,12 @@
 """What every part of the booking service shares: the process's context, the job, `LeaseLost`.
 
-A module of its own so that the service, its steps and its helpers import it, and not each other.
+A module of its own so that the service and its collaborators import it, and not each other.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -30,8 +30,11 @@ class Job:
     claim: store.Claim
     request_pk: int
     request_id: str
-    # The row as it was when claimed (detached): read once, not again by each step.
-    row: store.BookingRequestRow | None = None
+    # The row as it was when claimed (detached): read once, not again by each step. Changes this
+    # claim makes that a later step reads (`extra`) are kept on it too.
+    row: store.BookingRequestRow
+    # Starts this request must not book (persisted as `excluded_slots`; a refused slot is added).
+    excluded: set[datetime] = field(default_factory=set)
 
 
 class AlternativesProposer(Protocol):

@@ -4,7 +4,7 @@ Every request's windows are cut on one grid of `max_window_days` cells (`search_
 `GRID_ORIGIN`), and what is polled for a window is its whole cell from a common floor (now plus
 the lead, on a 5-minute step). So the requests of one event type, whatever their own range, ask
 Calendly for the same few windows, and one poll of a cell serves all of them: a search (see
-`steps.py`) and a sweep of the waiting requests (`sweep.py`) alike.
+`search.py`) and a sweep of the waiting requests (`sweep.py`) alike.
 """
 
 from __future__ import annotations

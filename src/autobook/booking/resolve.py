@@ -14,7 +14,7 @@ from collections.abc import Callable
 from autobook.calendly.client import CalendlyClient
 from autobook.calendly.models import EventType
 from autobook.errors import RequestRejected
-from autobook.requests import EventTypeSelector
+from autobook.requests import BookingRequest, EventTypeSelector
 
 
 class EventTypeNotFound(RequestRejected):
@@ -122,3 +122,14 @@ def _describe(selector: EventTypeSelector) -> str:
     if selector.owner is not None:
         parts.append(f"owner {selector.owner!r}")
     return " and ".join(parts)
+
+
+def event_type_of(resolver: EventTypeResolver, request: BookingRequest) -> EventType:
+    """The event type a request names, by selector or by URI; an inactive one is refused."""
+    ref = request.event_type
+    if isinstance(ref, EventTypeSelector):
+        return resolver.by_selector(ref)
+    event_type = resolver.by_uri(ref)
+    if not event_type.active:
+        raise RequestRejected(f"event_type: event type {event_type.name!r} is inactive")
+    return event_type

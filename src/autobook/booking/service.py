@@ -9,6 +9,17 @@ A task hands the service a request's primary key. The service claims the request
       │  └───────┴── not sent / 429 ──> search again later
       └── nothing matches ──> waiting (re-poll later) | no_slot
 
+This module reads one request from claim to release (`run`, `_run_claimed`). Each step is done
+by a collaborator that owns one concern, built here for the claim and handed what it needs:
+
+- `RequestRecord` (`record.py`): the claim, its lease, every fenced write, the buffered history;
+- `FailureHandler` (`failures.py`): what a Calendly failure makes of the request (pause, hold,
+  retry with backoff, give up);
+- `SlotSearch` (`search.py`) with `SlotHolder` (`hold.py`): the search, and the hold of a slot
+  with its intent, under the slot-choice lock; a chosen time through `chosen.py`;
+- `Outcomes` (`outcomes.py`): the POST, the recording of what came of it, and reconcile;
+- `cancel_meeting` (`cancel.py`): the cancel action of a booked request.
+
 Invariants:
 - Every write after the claim is fenced: a worker that lost its lease can change nothing.
 - The lease is renewed while the request runs, and before a `POST /invitees` it is stretched to
@@ -16,6 +27,7 @@ Invariants:
   alone re-sends, while our POST may still land.
 - An intent row is committed before each `POST /invitees`; an ambiguous failure is reconciled
   against Calendly before anything is sent again.
+- A booking's outcome and the request's release are one transaction, its history with them.
 - Every non-terminal release sets a next action and a time for it, so nothing sits forever.
 - The service knows nothing of Celery; exceptions never escape `run` (a bad request is recorded,
   an unexpected error is recorded and retried later, then `failed`, except while a booking of
@@ -25,12 +37,20 @@ Invariants:
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from autobook import store
+from autobook.booking.cancel import cancel_meeting
+from autobook.booking.candidates import Chosen
 from autobook.booking.context import BookingContext, Job, LeaseLost
-from autobook.booking.steps import Steps
+from autobook.booking.failures import FailureHandler
+from autobook.booking.hold import SlotHolder
+from autobook.booking.outcomes import Outcomes
+from autobook.booking.record import RequestRecord
+from autobook.booking.search import SlotSearch
+from autobook.errors import InvalidRequest
 from autobook.models import NextAction, RequestStatus
+from autobook.requests import parse_request
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +62,6 @@ MAX_UNEXPECTED_ERROR_BACKOFF = timedelta(minutes=10)
 class BookingService:
     def __init__(self, context: BookingContext) -> None:
         self.ctx = context
-
-    # -- claim lifecycle -------------------------------------------------------------------
 
     def run(self, request_pk: int) -> None:
         """Claim the request and run its next actions; never raises for a request's sake."""
@@ -64,14 +82,55 @@ class BookingService:
                 session, claim, status=RequestStatus.SEARCHING, now=now
             ):
                 return  # pragma: no cover - the claim was taken in this very transaction
-            job = Job(claim=claim, request_pk=request_pk, request_id=row.request_id, row=row)
+            job = Job(
+                claim=claim,
+                request_pk=request_pk,
+                request_id=row.request_id,
+                row=row,
+                excluded={datetime.fromisoformat(text) for text in (row.excluded_slots or [])},
+            )
         try:
-            Steps(self.ctx, job).run()
+            self._run_claimed(job)
         except LeaseLost:
             log.warning("request %s: lease lost, another worker continues", job.request_id)
         except Exception as exc:
             log.exception("request %s: unexpected error", job.request_id)
             self._unexpected(job, exc)
+
+    def _run_claimed(self, job: Job) -> None:
+        """Run the claimed request's next actions until one of them releases it."""
+        record = RequestRecord(self.ctx, job)
+        row = job.row
+        try:
+            request = parse_request(row.payload)
+        except InvalidRequest as exc:
+            record.release(RequestStatus.INVALID, reason=exc.message, log_kind="invalid")
+            return
+        failures = FailureHandler(record)
+        holder = SlotHolder(self.ctx, record, failures, request)
+        search = SlotSearch(self.ctx, record, failures, holder, request)
+        outcomes = Outcomes(self.ctx, record, failures, request)
+        action: NextAction | None = row.next_action
+        chosen: Chosen | None = None  # the slot `search` held, for `book`
+        while action is not None and action != NextAction.NONE:
+            record.keep_lease()
+            if action == NextAction.CANCEL:
+                cancel_meeting(record, failures)
+                action = None
+            elif action == NextAction.SEARCH:
+                # A request withdrawn while its POST was under way ends here, never re-sent.
+                # (The row as claimed says so; a withdrawal after the claim makes the intent
+                # refuse, in the hold.)
+                withdrawn = row.cancel_requested_at is not None and record.release_if_withdrawn()
+                action, chosen = (None, None) if withdrawn else search.search()
+            elif action == NextAction.BOOK:
+                assert chosen is not None
+                action = outcomes.book(chosen)
+            elif action == NextAction.RECONCILE:
+                action = outcomes.reconcile()
+            else:  # pragma: no cover - the enum is closed
+                raise ValueError(f"unknown next action {action}")
+        record.flush_logs()
 
     def _unexpected(self, job: Job, exc: Exception) -> None:
         try:

@@ -1,10 +1,10 @@
 """Find a few matching times to offer a person, and keep them under a `proposal_id`.
 
-It works as a search does (`booking/steps.py`), on the same shared pieces: the windows of the
-shared grid (`booking/polling.py`), the shared availability snapshots (`AvailabilitySnapshots`),
-the pure matcher (`booking/slots.matching_slots`) and the seats our own attempts hold
-(`booking/blocking.py` over `store.held_slots`). Calls go through the client, so through the
-rate budget.
+It works as a search does (`booking/search.py`, `booking/hold.py`), on the same shared pieces:
+the windows of the shared grid (`booking/polling.py`), the shared availability snapshots
+(`AvailabilitySnapshots`), the pure matcher (`booking/slots.matching_slots`) and the seats our
+own attempts hold (`booking/blocking.py` over `store.held_slots`). Calls go through the client,
+so through the rate budget.
 
 Invariant: one proposal costs at most one `GET /event_type_available_times`. Windows are walked
 in the request's order; a window a fresh snapshot covers costs nothing; the walk stops after

@@ -14,7 +14,7 @@ UPDATE each, and says which applied:
 3. `requested`: a POST may be under way. Only `cancel_requested_at` is set: `record_intent`
    refuses every later intent, the worker that holds it settles the outcome, and
    `schedule_requested_cancel` turns a booking that lands anyway into case 2. A request that
-   ends not booked is canceled by its worker at its next step (`booking.steps`).
+   ends not booked is canceled by its worker at its next step (`booking.service`).
 4. `already`: canceled, or a cancel was requested before; `final`: terminal and not booked
    (`invalid`, `no_slot`, ...): there is nothing to cancel.
 
