@@ -56,7 +56,9 @@ DAYS = _weekdays(LOADED_AT.astimezone(NEW_YORK).date() + timedelta(days=3), 12)
 DST_DAY = next_offset_change(NEW_YORK, LOADED_AT + timedelta(days=5))
 # Set at submission (see `outcomes`), whole seconds: the wire format has no fraction.
 FOLLOW_UP_DELAY = timedelta(seconds=5)
-KEEP_TRYING_DELAY = timedelta(seconds=7)
+# Long enough that the request's first search comes before it on a loaded 2-core machine (at
+# 7 s a busy run searched it first after the deadline: no_slot without waiting).
+KEEP_TRYING_DELAY = timedelta(seconds=12)
 
 
 def _z(moment: datetime) -> str:

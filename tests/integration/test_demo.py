@@ -43,9 +43,7 @@ def test_the_demo_books_and_prints_whole_links_and_a_usable_status_hint(tmp_path
     links = [m.group(0) for line in lines for m in LINK.finditer(line)]
     assert len(links) >= 2 * 10  # a cancel and a reschedule link per booking
     # A folded link would leave a line ending in a partial URL.
-    assert not any(
-        re.search(r"https?://\S*$", line) and not LINK.search(line) for line in lines
-    )
+    assert not any(re.search(r"https?://\S*$", line) and not LINK.search(line) for line in lines)
     hint = next(line for line in lines if "autobook status demo-" in line)
     request_id = hint.rsplit(" ", 1)[-1]
     assert any(line.startswith(request_id + " ") for line in lines)  # the table shows it whole
