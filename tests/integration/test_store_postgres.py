@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from autobook import store
+from autobook import db, store
 from tests.support.databases import postgres_test_database
 from tests.unit.test_store_sqlite import *  # noqa: F403 - the shared suite, run on PostgreSQL
 from tests.unit.test_store_sqlite import LEASE, T0, Sessions, claim, fetch, new_request
@@ -70,3 +70,29 @@ def test_a_dispatcher_skips_rows_a_claimer_is_locking(migrated_sessions: Session
             )
         assert taken == ["free"]
     assert fetch(migrated_sessions, free).dispatched_at == T0
+
+
+def test_a_connection_the_server_ended_is_replaced_without_a_ping(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pooled connection whose backend is gone (a restart ends them all) costs no failure, and
+    a live one is reused without a ping (a round trip) before each transaction."""
+    engine = db.make_engine(database_url, pool_size=1, max_overflow=0)
+    pings: list[object] = []
+    monkeypatch.setattr(engine.dialect, "do_ping", pings.append)
+    try:
+        with engine.connect() as connection:
+            first_pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        with engine.connect() as connection:
+            assert connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() == first_pid
+        assert pings == []
+        with sa.create_engine(database_url).connect() as admin:
+            assert admin.execute(
+                sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": first_pid}
+            ).scalar_one()
+        time.sleep(0.2)  # the backend closes its end once it has handled the signal
+        with engine.connect() as connection:
+            second_pid = connection.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        assert second_pid != first_pid
+    finally:
+        engine.dispose()

@@ -257,6 +257,7 @@ def test_a_stale_fence_cannot_write_after_the_request_is_claimed_again(
         assert not store.update_claimed(session, stale, reason="stale", status="searching")
         assert store.renew_lease(session, stale, lease=LEASE, now=later) is None
         assert store.record_intent(session, stale, slot_start=T0, correlation_token="t") is None
+        assert store.lock_slot_choice(session, stale, now=later, lease_until=later) is None
         assert not store.release(
             session,
             stale,

@@ -18,7 +18,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from autobook.models import (
@@ -32,6 +32,7 @@ from autobook.models import (
 from autobook.store._common import (
     Claim,
     aware_utc,
+    dialect_name,
     now_or_utcnow,
     sending_is_paused,
     transactional,
@@ -70,7 +71,7 @@ def record_intent(
     Commit before the POST (see the transaction rule in `autobook.store`).
     """
     now = now_or_utcnow(now)
-    counted = session.execute(
+    counted = (
         update(BookingRequestRow)
         .where(
             BookingRequestRow.id == claim.request_pk,
@@ -87,26 +88,42 @@ def record_intent(
             updated_at=now,
         )
         .returning(BookingRequestRow.id)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if counted is None:
-        return None
-    return session.execute(
-        insert(Attempt)
-        .values(
-            request_pk=claim.request_pk,
-            fence=claim.fence,
-            slot_start=aware_utc(slot_start, "slot_start"),
-            slot_end=None if slot_end is None else aware_utc(slot_end, "slot_end"),
-            blocks=sorted(blocks),
-            slot_taken=False,
-            correlation_token=correlation_token,
-            state=AttemptState.INTENT,
-            reconcile_looks=0,
-            created_at=now,
+    )
+    intent: dict[str, Any] = {
+        "request_pk": claim.request_pk,
+        "fence": claim.fence,
+        "slot_start": aware_utc(slot_start, "slot_start"),
+        "slot_end": None if slot_end is None else aware_utc(slot_end, "slot_end"),
+        "blocks": sorted(blocks),
+        "slot_taken": False,
+        "correlation_token": correlation_token,
+        "state": AttemptState.INTENT,
+        "reconcile_looks": 0,
+        "created_at": now,
+    }
+    if dialect_name(session) == "postgresql":
+        # One round trip: the INSERT takes its one row from the UPDATE's, so no request row
+        # counted (fence lost, paused, withdrawn) means no intent. It runs under the
+        # slot-choice lock, where every round trip is every worker's wait.
+        counted_cte = counted.cte("counted")
+        columns = Attempt.__table__.c
+        source = select(
+            *(literal(value, columns[name].type) for name, value in intent.items())
+        ).select_from(counted_cte)
+        statement = (
+            insert(Attempt)
+            .from_select(list(intent), source)
+            .returning(Attempt.id)
+            .add_cte(counted_cte, nest_here=True)
         )
-        .returning(Attempt.id)
-    ).scalar_one()
+        attempt_id: int | None = session.execute(statement).scalar_one_or_none()
+        return attempt_id
+    request_pk = session.execute(
+        counted.execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if request_pk is None:
+        return None
+    return session.execute(insert(Attempt).values(intent).returning(Attempt.id)).scalar_one()
 
 
 @transactional

@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, text
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from autobook.models import (
@@ -78,17 +78,26 @@ def lock_slot_choice(
     The same fenced write renews the lease to `lease_until` (the POST that follows needs it
     long) and records the request's event type, which `held_slots` of others reads.
     """
-    if dialect_name(session) == "postgresql":
-        session.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_SLOT_CHOICE_LOCK_KEY}
-        )
     values: dict[str, object] = {"updated_at": now_or_utcnow(now)}
     if lease_until is not None:
         values["lease_expires_at"] = aware_utc(lease_until, "lease_until")
     if event_type_uri is not None:
         values["event_type_uri"] = event_type_uri
-    # On SQLite this write is what takes the lock; everywhere it checks that the claim is ours.
-    if not fenced_update(session, claim, values):
+    if dialect_name(session) == "postgresql":
+        # One round trip for the write and the lock: RETURNING runs once the row is written, so
+        # the lock is taken only while the claim is ours, and the statements after this one
+        # read with a snapshot taken after it (every intent committed before it was granted).
+        locked = session.execute(
+            update(BookingRequestRow)
+            .where(BookingRequestRow.id == claim.request_pk, BookingRequestRow.fence == claim.fence)
+            .values(values)
+            .returning(func.pg_advisory_xact_lock(POSTGRES_SLOT_CHOICE_LOCK_KEY))
+            .execution_options(synchronize_session=False)
+        ).first()
+        if locked is None:
+            return None
+    elif not fenced_update(session, claim, values):
+        # On SQLite this write is what takes the lock, and checks that the claim is ours.
         return None
     if lease_until is None:
         return claim
