@@ -17,9 +17,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
-
 from autobook.source_auth import SourceAuth
 
 if TYPE_CHECKING:
@@ -207,6 +204,10 @@ def _list(args: argparse.Namespace) -> int:
     if not sources:
         print("no sources yet; add one with: autobook sources add NAME")
         return 0
+    # Imported here: every command builds this module's parser, and only this one prints a table.
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="Sources")
     for column in ("name", "auth", "secret", "calls/min", "mapping", "created"):
         table.add_column(column, overflow="fold")

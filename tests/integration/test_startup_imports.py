@@ -68,6 +68,10 @@ def test_submit_and_status_load_no_worker_code(tmp_path: Path) -> None:
     submit = loaded_by(tmp_path, "submit", str(path))
     assert heavy(submit, WORKER_CODE) == []
     assert "celery" in submit  # it does ring the worker, through the broker
+    # On embedded defaults the broker is the filesystem: no Redis transport, no redis-py.
+    assert heavy(submit, ("kombu.transport.redis", "redis")) == []
     status = loaded_by(tmp_path, "status")
     assert heavy(status, WORKER_CODE + BROKER) == []
     assert "sqlalchemy" in status
+    # Settings are read without pydantic-settings (its sources import far more than we use).
+    assert heavy(submit | status, ("pydantic_settings",)) == []
