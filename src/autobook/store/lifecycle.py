@@ -203,18 +203,20 @@ def intake(
         request_id, payload, status, reason, next_action, next_action_at, log_message, source_id
     )
     statement = _insert_ignoring_known(session, [_intake_values(entry, now)])
-    new_pk = session.execute(statement.returning(Row.id)).scalar_one_or_none()
-    if new_pk is not None:
-        _first_log(session, new_pk, entry, now)
-        row = load_row(session, new_pk)
+    # The new row comes back whole from the INSERT: no read after it.
+    row: Row | None = session.execute(
+        statement.returning(Row).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    created = row is not None
+    if row is not None:
+        _first_log(session, row.id, entry, now)
     else:
         row = session.execute(
             select(Row)
             .where(Row.request_id == request_id)
             .execution_options(populate_existing=True)
         ).scalar_one()
-    assert row is not None
-    return row, new_pk is not None
+    return row, created
 
 
 @transactional
@@ -393,12 +395,17 @@ def release(
             (Row.cancel_requested_at.is_not(None), literal(now, UTCDateTime())),
             else_=literal(aware_utc(next_action_at), UTCDateTime()),
         )
-    applied = fenced_update(session, claim, values)
-    if applied and "finished_at" in values:
+    # The fenced write returns the submission time the metrics need: no second read.
+    submitted_at: datetime | None = session.execute(
+        update(Row)
+        .where(Row.id == claim.request_pk, Row.fence == claim.fence)
+        .values(values)
+        .returning(Row.created_at)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    applied = submitted_at is not None
+    if submitted_at is not None and "finished_at" in values:
         # Counted here, where every worker's final transition passes, once per request.
-        submitted_at = session.scalar(
-            select(BookingRequestRow.created_at).where(BookingRequestRow.id == claim.request_pk)
-        )
         # Imported here: the command line reads the store without prometheus_client.
         from autobook.metrics import definitions as metrics
 
