@@ -33,13 +33,19 @@ so a message that is gone for good loses nothing.
   their own (see `autobook.worker_queues`).
 - The embedded beat keeps its schedule in memory: the dispatch tick has nothing to persist, and
   several workers on one data folder must not share a schedule file.
+- Each pool process builds its runtime (database engine, HTTP clients and their TLS contexts)
+  as it starts, in a thread: its first request no longer waits for it (about 50 ms of CPU a
+  process; a tenth of the workers' busy time in a 500-booking burst on 8 fresh processes).
 """
 
 from __future__ import annotations
 
-from celery import Celery
+import logging
+import threading
 
-from autobook import tasks
+from celery import Celery, signals
+
+from autobook import runtime, tasks
 from autobook.broker import (
     FILESYSTEM_POLLING_INTERVAL_SECONDS,
     QUEUE_NAME,
@@ -67,6 +73,26 @@ __all__ = [
 ]
 
 IN_MEMORY_BEAT_SCHEDULER = "celery.beat:Scheduler"
+
+log = logging.getLogger(__name__)
+
+
+def _build_runtime() -> None:
+    try:
+        runtime.current()
+    except Exception:
+        log.warning("runtime not built at start; the first task builds it", exc_info=True)
+
+
+@signals.worker_process_init.connect(weak=False)
+def _warm_up_runtime(**_: object) -> None:
+    """Build the new pool process's runtime in the background.
+
+    In a thread: the process reports itself up at once (Celery kills a pool process that takes
+    longer than a few seconds to start), and `runtime.current()` is locked, so a task that
+    arrives first waits for this same build rather than making a second one.
+    """
+    threading.Thread(target=_build_runtime, name="autobook-runtime-warm-up", daemon=True).start()
 
 
 def create_app(settings: Settings) -> Celery:
