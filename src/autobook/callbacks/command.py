@@ -10,11 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:
+    from rich.table import Table
+
 
 EXIT_REFUSED = 1
 
@@ -51,6 +52,10 @@ def _list(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(shown, indent=2))
         return 0
+    # Imported here: every command builds this module's parser, and only this one prints a table.
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title="Callbacks")
     for column in ("id", "request_id", "event", "state", "attempts", "host", "last_error"):
         table.add_column(column, overflow="fold")
