@@ -16,9 +16,7 @@ Invariants:
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -27,15 +25,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import annotated_types
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from autobook.errors import AutobookError
 
@@ -147,14 +138,14 @@ class FilesystemBrokerDirs:
         }
 
 
-class Settings(BaseModel):
-    """autobook's settings: keyword arguments, then `AUTOBOOK_*` variables, then `.env`.
+class Settings(BaseSettings):
+    """autobook's settings: keyword arguments, then `AUTOBOOK_*` variables, then `.env`."""
 
-    Build them with `load_settings`, which reads the variables (`settings_from_environment`).
-    """
-
-    model_config = ConfigDict(
-        extra="ignore",  # an `AUTOBOOK_*` name no field has is not ours to refuse
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",  # `.env` may hold other tools' variables
         frozen=True,
         validate_default=True,
     )
@@ -406,33 +397,10 @@ def _describe(error: ValidationError) -> str:
     return "invalid settings: " + "; ".join(lines)
 
 
-def settings_from_environment(
-    environ: Mapping[str, str] = os.environ, env_file: Path = Path(".env")
-) -> dict[str, str]:
-    """The `AUTOBOOK_*` values by field name: the process environment over the `.env` file.
-
-    Names are matched in any case (`autobook_plan` too), and a variable with no value in `.env`
-    is unset. This is what pydantic-settings did for us; reading them here spares every command
-    its import (a tenth of a second: its sources import asyncio, importlib.metadata and more).
-    """
-    values: dict[str, str | None] = {}
-    if env_file.is_file():
-        from dotenv import dotenv_values  # imported only when there is a file to read
-
-        values.update(dotenv_values(env_file, encoding="utf-8"))
-    values.update(environ)
-    prefix = ENV_PREFIX.lower()
-    return {
-        name.lower().removeprefix(prefix): value
-        for name, value in values.items()
-        if value is not None and name.lower().startswith(prefix)
-    }
-
-
 def load_settings(**overrides: Any) -> Settings:
     """Build settings from the environment, `.env` and `overrides`; raise InvalidSettings if bad."""
     try:
-        return Settings(**{**settings_from_environment(), **overrides})
+        return Settings(**overrides)
     except ValidationError as exc:
         # Not chained: pydantic's own text echoes inputs, and a URL may carry a password.
         raise InvalidSettings(_describe(exc)) from None

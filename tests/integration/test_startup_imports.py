@@ -73,5 +73,3 @@ def test_submit_and_status_load_no_worker_code(tmp_path: Path) -> None:
     status = loaded_by(tmp_path, "status")
     assert heavy(status, WORKER_CODE + BROKER) == []
     assert "sqlalchemy" in status
-    # Settings are read without pydantic-settings (its sources import far more than we use).
-    assert heavy(submit | status, ("pydantic_settings",)) == []
