@@ -25,7 +25,6 @@ from tests.support.receiver import Receiver, running_receiver
 pytestmark = pytest.mark.slow
 
 
-
 @pytest.fixture(scope="module")
 def receiver() -> Iterator[tuple[Receiver, str]]:
     with running_receiver() as running:
