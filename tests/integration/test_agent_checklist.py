@@ -156,16 +156,12 @@ def test_cancel_and_reschedule_links_are_returned_stored_and_shown(stack: Proxie
         invitee = _get(stack, row.invitee_uri)
         assert invitee["cancel_url"]
         assert invitee["reschedule_url"]
-        assert (row.cancel_url, row.reschedule_url) == (
-            invitee["cancel_url"],
-            invitee["reschedule_url"],
-        )
+        # The sandbox's links are on the host the worker reached it by (the proxy): same pages.
+        links = (_path(invitee["cancel_url"]), _path(invitee["reschedule_url"]))
+        assert (_path(row.cancel_url), _path(row.reschedule_url)) == links
         item = shown[request["request_id"]]
         assert item.keys() >= STATUS_JSON_KEYS
-        assert (item["cancel_url"], item["reschedule_url"]) == (
-            invitee["cancel_url"],
-            invitee["reschedule_url"],
-        )
+        assert (item["cancel_url"], item["reschedule_url"]) == (row.cancel_url, row.reschedule_url)
         assert (item["event_uri"], item["invitee_uri"]) == (row.event_uri, row.invitee_uri)
         assert item["status"] == "booked"
         posts = [
