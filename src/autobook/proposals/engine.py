@@ -30,17 +30,15 @@ from autobook.booking.blocking import free_seats, slot_owner, with_learned_hosts
 from autobook.booking.constraints import constraints_for
 from autobook.booking.context import AlternativesProposer, BookingContext
 from autobook.booking.polling import poll_window, polling_floor, request_windows
-from autobook.booking.resolve import EventTypeResolver
+from autobook.booking.resolve import EventTypeResolver, event_type_of
 from autobook.booking.slots import Slot, matching_slots
 from autobook.calendly.client import CalendlyClient
 from autobook.calendly.models import EventType
 from autobook.config import Settings
-from autobook.errors import RequestRejected
 from autobook.models import ProposalRow
 from autobook.proposals import records
 from autobook.proposals.shape import ProposalRequest, parse_proposal_request
 from autobook.proposals.spread import Offer, offers, spread
-from autobook.requests import BookingRequest, EventTypeSelector
 from autobook.times import utc_now, utc_z
 
 
@@ -77,16 +75,6 @@ class Found:
     searched_until: datetime | None = None
 
 
-def resolve_event_type(resolver: EventTypeResolver, request: BookingRequest) -> EventType:
-    ref = request.event_type
-    if isinstance(ref, EventTypeSelector):
-        return resolver.by_selector(ref)
-    event_type = resolver.by_uri(ref)
-    if not event_type.active:
-        raise RequestRejected(f"event_type: event type {event_type.name!r} is inactive")
-    return event_type
-
-
 @dataclass
 class Proposer:
     """Makes proposals; one per process (it shares the snapshots and the event type cache)."""
@@ -109,7 +97,7 @@ class Proposer:
     ) -> Proposal:
         """Offer up to `count` times; raises InvalidRequest or a CalendlyError."""
         wanted = parse_proposal_request(raw)
-        event_type = resolve_event_type(self.resolver, wanted.request)
+        event_type = event_type_of(self.resolver, wanted.request)
         return self.propose_for(wanted, event_type, source_id=source_id, exclude=exclude)
 
     def propose_for(
