@@ -18,7 +18,6 @@ EXIT_FAILED = 1
 
 def _parts() -> tuple[Any, Any, Any]:
     from autobook import db, runtime
-    from autobook.calendly.client import CalendlyClient, build_http_client
     from autobook.config import get_settings
     from autobook.sources.sealing import sealer_for
 
@@ -27,16 +26,7 @@ def _parts() -> tuple[Any, Any, Any]:
         raise runtime.MissingToken("AUTOBOOK_CALENDLY_TOKEN is not set")
     db.upgrade(settings.database_url)
     sessions = db.make_session_factory(db.make_engine(settings.database_url))
-    token = settings.calendly_token.get_secret_value()
-    http = build_http_client(
-        settings.calendly_url,
-        token,
-        connect_timeout=settings.http_connect_timeout_seconds,
-        read_timeout=settings.http_read_timeout_seconds,
-    )
-    client = CalendlyClient(
-        http, budget=runtime.build_budget(settings), budget_key=runtime.budget_key_for(token)
-    )
+    client = runtime.build_calendly_client(settings)
     return sessions, client, sealer_for(settings, create=True)
 
 
