@@ -19,9 +19,9 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select, update
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -164,3 +164,25 @@ def transactional(
         return result
 
     return run
+
+
+def take_for_dispatch(
+    session: Session, model: Any, candidates: Select[Any], now: datetime, *returning: Any
+) -> list[Any]:
+    """Mark the rows `candidates` selects (by `model.id`) dispatched at `now`, in one
+    conditional UPDATE, and return `returning` of each, in no promised order.
+
+    On PostgreSQL the candidates are locked `SKIP LOCKED`, so dispatchers in several processes
+    take each row once; SQLite's single writer does that by itself.
+    """
+    if dialect_name(session) == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True, of=model)
+    return list(
+        session.execute(
+            update(model)
+            .where(model.id.in_(candidates))
+            .values(dispatched_at=now)
+            .returning(*returning)
+            .execution_options(synchronize_session=False)
+        ).all()
+    )

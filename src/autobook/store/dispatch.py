@@ -25,9 +25,9 @@ from sqlalchemy.orm import Session
 from autobook.models import BookingRequestRow, RequestStatus
 from autobook.store._common import (
     aware_utc,
-    dialect_name,
     is_claimable,
     now_or_utcnow,
+    take_for_dispatch,
     transactional,
 )
 
@@ -66,15 +66,9 @@ def take_due(
         .order_by(Row.next_action_at, Row.id)
         .limit(limit)
     )
-    if dialect_name(session) == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True, of=Row)
-    taken = session.execute(
-        update(Row)
-        .where(Row.id.in_(candidates))
-        .values(dispatched_at=now)
-        .returning(Row.request_id, Row.next_action_at, Row.id)
-        .execution_options(synchronize_session=False)
-    ).all()
+    taken = take_for_dispatch(
+        session, Row, candidates, now, Row.request_id, Row.next_action_at, Row.id
+    )
     # RETURNING comes in no promised order.
     return [request_id for request_id, _, _ in sorted(taken, key=lambda r: (r[1], r[2]))]
 

@@ -32,7 +32,12 @@ from autobook.models import (
     CallbackState,
     IntakeSourceRow,
 )
-from autobook.store._common import aware_utc, dialect_name, now_or_utcnow, transactional
+from autobook.store._common import (
+    aware_utc,
+    now_or_utcnow,
+    take_for_dispatch,
+    transactional,
+)
 
 Row = CallbackRow
 DEFAULT_GIVE_UP = timedelta(hours=24)
@@ -120,16 +125,7 @@ def take_due(
         .order_by(Row.next_attempt_at, Row.id)
         .limit(limit)
     )
-    if dialect_name(session) == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True, of=Row)
-    taken = session.execute(
-        update(Row)
-        .where(Row.id.in_(candidates))
-        .values(dispatched_at=now)
-        .returning(Row.id)
-        .execution_options(synchronize_session=False)
-    ).scalars()
-    return sorted(taken)
+    return sorted(pk for (pk,) in take_for_dispatch(session, Row, candidates, now, Row.id))
 
 
 @transactional
