@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
+from tests.support.receiver import Receiver, running_receiver
 from tests.support.stack import Stack, backend
 
 # Headers that belong to one hop; the proxy sets its own.
@@ -186,3 +187,10 @@ def start_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartStack
             return stack
 
         yield start
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[tuple[Receiver, str]]:
+    """A local HTTP receiver of callbacks for the module, and its base URL."""
+    with running_receiver() as running:
+        yield running

@@ -6,10 +6,7 @@ in the sandbox makes its request `canceled` within one sweep interval, with its
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,17 +16,12 @@ from standardwebhooks.webhooks import Webhook
 from autobook.localstack import SANDBOX_TOKEN
 from tests.conftest import ProxiedStack, StartStack
 from tests.support.intake import Intake, add_callback_source, start_intake
-from tests.support.receiver import Receiver, running_receiver
+from tests.support.receiver import Receiver
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
 SWEEP_SECONDS = 1
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    with running_receiver() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -48,17 +40,6 @@ def stack(start_stack: StartStack) -> ProxiedStack:
 @pytest.fixture(scope="module")
 def intake(stack: ProxiedStack) -> Intake:
     return start_intake(stack)
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = predicate()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not seen after {timeout}s")
-        time.sleep(0.1)
 
 
 def test_a_cancellation_without_webhooks_is_found_by_the_sweep(
@@ -84,13 +65,13 @@ def test_a_cancellation_without_webhooks_is_found_by_the_sweep(
     )
     assert canceled.status_code == 201
     # One sweep interval, plus a dispatcher tick and the worker's turn.
-    _wait(
+    wait_for(
         lambda: str(stack.row("sweep-cancel").status) == "canceled",
         SWEEP_SECONDS + 10,
         "canceled by the sweep",
     )
     assert "double booked" in (stack.row("sweep-cancel").reason or "")
-    events = _wait(
+    events = wait_for(
         lambda: [
             e
             for e in (Webhook(secret).verify(r.body, r.headers) for r in made.at("/sweep"))
@@ -121,14 +102,14 @@ def test_a_reschedule_without_webhooks_is_followed_by_the_sweep(
     # The invitee clicks the reschedule link (the sandbox serves Calendly's page paths).
     page = stack.sandbox_url + urlsplit(row.reschedule_url).path  # the sandbox's own page
     assert httpx.post(page, data={}, timeout=30).status_code == 200
-    moved = _wait(
+    moved = wait_for(
         lambda: (r := stack.row("sweep-move")).invitee_uri != row.invitee_uri and r,
         SWEEP_SECONDS + 10,
         "moved by the sweep",
     )
     assert str(moved.status) == "booked"
     assert moved.start_time != row.start_time
-    events = _wait(
+    events = wait_for(
         lambda: [
             e
             for e in (Webhook(secret).verify(r.body, r.headers) for r in made.at("/sweep-move"))

@@ -26,6 +26,7 @@ from autobook.webhooks.signature import sign
 from tests.conftest import ProxiedStack, StartStack
 from tests.support.intake import Intake, add_callback_source, start_intake
 from tests.support.receiver import Receiver, running_receiver
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -83,17 +84,6 @@ def _request(request_id: str, callback_url: str, **extra: Any) -> dict[str, Any]
         "callback_url": callback_url,
         **extra,
     }
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = predicate()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not seen after {timeout}s")
-        time.sleep(0.05)
 
 
 def _deliver(
@@ -180,10 +170,11 @@ def test_a_cancellation_at_calendly_cancels_the_request_and_calls_back_once(
     assert str(after.status) == "canceled"
     assert "Ada Lovelace" in (after.reason or "")
     assert "a conflict came up" in (after.reason or "")
-    seen = _wait(
+    seen = wait_for(
         lambda: [e for e in _events(made, "/cancel", secret) if e["type"] == "booking.canceled"],
         30,
         "booking.canceled",
+        every=0.05,
     )
     time.sleep(1.0)
     types = [e["type"] for e in _events(made, "/cancel", secret)]
@@ -233,10 +224,11 @@ def test_a_reschedule_is_followed_to_its_new_time(
     assert moved.start_time == new_start
     assert moved.invitee_uri == new_invitee
     assert moved.cancel_url == "https://calendly.com/cancellations/I-NEW"
-    (event,) = _wait(
+    (event,) = wait_for(
         lambda: [e for e in _events(made, "/move", secret) if e["type"] == "booking.rescheduled"],
         30,
         "booking.rescheduled",
+        every=0.05,
     )
     assert event["data"]["start_time"] == new_start.strftime("%Y-%m-%dT%H:%M:%SZ")
     assert event["data"]["previous"]["invitee_uri"] == row.invitee_uri
@@ -264,11 +256,18 @@ def test_a_waiting_request_gets_the_slot_a_cancellation_opened_within_5_seconds(
     assert str(holder.status) == "booked"
     waiting = _request("wl-waiting", f"{url}/wl", window=window, keep_trying_until=until)
     assert intake.post(waiting, key=key).status_code == 202
-    _wait(lambda: str(stack.row("wl-waiting").status) == "waiting", 60, "wl-waiting waiting")
+    wait_for(
+        lambda: str(stack.row("wl-waiting").status) == "waiting",
+        60,
+        "wl-waiting waiting",
+        every=0.05,
+    )
     _cancel_in_sandbox(stack, holder.event_uri)
     sent = time.monotonic()
     assert _deliver(intake, _canceled(holder)).json()["outcome"] == "canceled"
-    booked = _wait(lambda: str(stack.row("wl-waiting").status) == "booked", 5, "wl-waiting booked")
+    booked = wait_for(
+        lambda: str(stack.row("wl-waiting").status) == "booked", 5, "wl-waiting booked", every=0.05
+    )
     assert booked
     assert time.monotonic() - sent < 5
     assert stack.row("wl-waiting").start_time == holder.start_time

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -20,15 +19,10 @@ from autobook import store
 from autobook.models import CallbackState
 from tests.conftest import ProxiedStack, StartStack
 from tests.support.intake import Intake, add_callback_source, start_intake
-from tests.support.receiver import HANG_SECONDS, Receiver, running_receiver
+from tests.support.receiver import HANG_SECONDS, Receiver
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    with running_receiver() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -69,24 +63,13 @@ def _request(request_id: str, callback_url: str) -> dict[str, Any]:
     }
 
 
-def _wait(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = predicate()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not seen after {timeout}s")
-        time.sleep(0.1)
-
-
 def test_a_booking_callback_arrives_signed_with_links_tracking_and_guests(
     intake: Intake, source: tuple[str, str], receiver: tuple[Receiver, str]
 ) -> None:
     key, callback_secret = source
     made, url = receiver
     assert intake.post(_request("cb-ok", f"{url}/ok"), key=key).status_code == 202
-    (got,) = _wait(lambda: made.at("/ok"), 60, "the callback")
+    (got,) = wait_for(lambda: made.at("/ok"), 60, "the callback")
     # Any Standard Webhooks library verifies it; it raises on a bad signature.
     event = Webhook(callback_secret).verify(got.body, got.headers)
     assert got.headers["webhook-id"].startswith("msg_")
@@ -122,7 +105,7 @@ def test_a_receiver_failing_three_times_gets_it_on_the_fourth_attempt(
                 return rows[0], store.outbox.attempts_of(session, rows[0].id)
         return None
 
-    row, attempts = _wait(delivered, 60, "delivery after three failures")
+    row, attempts = wait_for(delivered, 60, "delivery after three failures")
     assert [a.status_code for a in attempts] == [500, 500, 500, 204]
     assert all(a.latency_ms >= 0 for a in attempts)
     assert row.attempts == 4
@@ -137,7 +120,7 @@ def test_a_hanging_receiver_delays_no_booking(
     key, _ = source
     made, url = receiver
     assert intake.post(_request("cb-hang", f"{url}/hang"), key=key).status_code == 202
-    _wait(lambda: made.at("/hang"), 60, "the hanging callback's first POST")
+    wait_for(lambda: made.at("/hang"), 60, "the hanging callback's first POST")
     started = time.monotonic()
     ids = [f"cb-after-hang-{n}" for n in range(3)]
     for request_id in ids:
@@ -179,7 +162,7 @@ def test_hanging_receivers_leave_a_single_slot_worker_booking_at_normal_speed(
     baseline = book("cb-single-ok", "/ok", 3)
     hanging_before = len(made.at("/hang"))
     with_hangs = book("cb-single-hang", "/hang", 6)
-    _wait(lambda: len(made.at("/hang")) > hanging_before, 20, "a hanging callback's POST")
+    wait_for(lambda: len(made.at("/hang")) > hanging_before, 20, "a hanging callback's POST")
     after = book("cb-single-after", "/ok", 3)
     # Normal speed: no 25 s wait behind a hanging delivery (generous for a shared machine).
     assert with_hangs < max(4 * baseline, 10.0), (baseline, with_hangs)
@@ -200,7 +183,7 @@ def test_callbacks_list_and_retry_on_the_command_line(
         shown = [c for c in json.loads(result.stdout) if c["request_id"] == "cb-cli"]
         return shown if shown and shown[0]["state"] == "delivered" else None
 
-    (item,) = _wait(listed, 30, "cb-cli delivered in `callbacks list`")
+    (item,) = wait_for(listed, 30, "cb-cli delivered in `callbacks list`")
     assert item["event"] == "booking.booked"
     assert item["host"] == "127.0.0.1"
     failed = stack.cli("callbacks", "list", "--failed", "--json")
@@ -230,7 +213,7 @@ def test_a_worker_killed_mid_delivery_leaves_the_callback_to_the_next_one(
     intake = start_intake(killed)
     key, secret = add_callback_source(killed)
     assert intake.post(_request("cb-killed", f"{url}/hang-once"), key=key).status_code == 202
-    _wait(lambda: made.at("/hang-once"), 60, "the first POST of the callback")
+    wait_for(lambda: made.at("/hang-once"), 60, "the first POST of the callback")
     killed.local.stop(first, kill=True)  # SIGKILL to the whole worker, mid-POST
     killed.local.start_worker(name="next")
 
@@ -239,7 +222,7 @@ def test_a_worker_killed_mid_delivery_leaves_the_callback_to_the_next_one(
             rows = [r for r, rid in store.outbox.list_callbacks(session) if rid == "cb-killed"]
         return rows if rows and rows[0].state is CallbackState.DELIVERED else None
 
-    (row,) = _wait(delivered, 60, "the callback delivered by the next worker")
+    (row,) = wait_for(delivered, 60, "the callback delivered by the next worker")
     posts = made.at("/hang-once")
     assert len(posts) >= 2
     # One event, one id: the receiver deduplicates on it.

@@ -8,8 +8,6 @@ deliveries keep failing is disabled after the configured window, as Calendly doe
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,15 +18,10 @@ from standardwebhooks.webhooks import Webhook
 from autobook.localstack import SANDBOX_TOKEN
 from tests.conftest import ProxiedStack, StartStack
 from tests.support.intake import Intake, add_callback_source, start_intake
-from tests.support.receiver import Receiver, running_receiver
+from tests.support.receiver import Receiver
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[tuple[Receiver, str]]:
-    with running_receiver() as running:
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -52,17 +45,6 @@ def intake(stack: ProxiedStack) -> Intake:
 @pytest.fixture(scope="module")
 def source(intake: Intake) -> tuple[str, str]:
     return add_callback_source(intake.stack)
-
-
-def _wait(predicate: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = predicate()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} not seen after {timeout}s")
-        time.sleep(0.1)
 
 
 def _book(stack: ProxiedStack, intake: Intake, key: str, request_id: str, url: str) -> Any:
@@ -114,9 +96,9 @@ def test_a_click_on_cancel_url_cancels_the_request_and_calls_back(
     assert "Cancel your meeting" in httpx.get(page, timeout=30).text
     clicked = httpx.post(page, data={"reason": "found another time"}, timeout=30)
     assert clicked.status_code == 200, clicked.text
-    _wait(lambda: str(stack.row("page-cancel").status) == "canceled", 20, "canceled")
+    wait_for(lambda: str(stack.row("page-cancel").status) == "canceled", 20, "canceled")
     assert "found another time" in (stack.row("page-cancel").reason or "")
-    (event,) = _wait(
+    (event,) = wait_for(
         lambda: _events(made, "/page-cancel", secret, "booking.canceled"), 20, "booking.canceled"
     )
     assert event["data"]["canceled_by"] == "Grace Hopper"
@@ -131,7 +113,7 @@ def test_a_click_on_reschedule_url_moves_the_request(
     page = _on_sandbox(stack, row.reschedule_url)
     assert "Reschedule your meeting" in httpx.get(page, timeout=30).text
     assert httpx.post(page, data={}, timeout=30).status_code == 200
-    moved = _wait(
+    moved = wait_for(
         lambda: (r := stack.row("page-move")).start_time != row.start_time and r, 20, "moved"
     )
     assert str(moved.status) == "booked"
@@ -143,7 +125,7 @@ def test_a_click_on_reschedule_url_moves_the_request(
     ).json()["collection"]
     active = [b for b in ledger if b["uri"] == moved.invitee_uri]
     assert active[0]["status"] == "active"
-    (event,) = _wait(
+    (event,) = wait_for(
         lambda: _events(made, "/page-move", secret, "booking.rescheduled"), 20, "rescheduled"
     )
     assert event["data"]["previous"]["invitee_uri"] == row.invitee_uri
@@ -181,7 +163,7 @@ def test_a_subscription_failing_past_the_window_is_disabled(
     assert duplicate.status_code == 409
     _book(stack, intake, key, "dead-hook", f"{url}/dead")
     uri = dead.json()["resource"]["uri"]
-    _wait(
+    wait_for(
         lambda: httpx.get(uri, headers=admin).json()["resource"]["state"] == "disabled",
         15,
         "the failing subscription disabled",
