@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +19,9 @@ from standardwebhooks.webhooks import Webhook
 from autobook import store
 from autobook.callbacks.delivery import Backoff, Courier
 from autobook.config import load_settings
-from autobook.models import CallbackState, NextAction, RequestStatus
+from autobook.models import CallbackState
 from tests.support.databases import migrated_session_factory, sqlite_url_in
+from tests.support.outbox import booked_with_callback
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -37,27 +38,6 @@ def _resolver(address: str) -> Any:
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
 
     return resolve
-
-
-def _booked_with_callback(sessions: sessionmaker[Session], url: str) -> int:
-    with sessions() as session:
-        row, _ = store.intake(
-            session, request_id="r", payload={"request_id": "r", "callback_url": url}, now=T0
-        )
-        claim = store.claim(session, row.id, worker="w", lease=timedelta(seconds=30), now=T0)
-    assert claim is not None
-    with sessions.begin() as session:
-        store.release(
-            session,
-            claim,
-            status=RequestStatus.BOOKED,
-            next_action=NextAction.NONE,
-            next_action_at=None,
-            now=T0,
-        )
-    with sessions() as session:
-        ((callback, _),) = store.outbox.list_callbacks(session)
-    return callback.id
 
 
 def _courier(
@@ -82,7 +62,7 @@ def _courier(
 def test_a_name_resolving_inside_at_delivery_is_refused_and_never_posted(
     sessions: sessionmaker[Session], tmp_path: Path, address: str
 ) -> None:
-    callback_id = _booked_with_callback(sessions, "https://hooks.example.com/x")
+    callback_id = booked_with_callback(sessions, "https://hooks.example.com/x", now=T0)
     posted: list[Any] = []
     state = _courier(sessions, tmp_path, address, posted).deliver(callback_id)
     assert state is CallbackState.FAILED
@@ -94,7 +74,7 @@ def test_a_name_resolving_inside_at_delivery_is_refused_and_never_posted(
 
 
 def test_a_public_address_is_posted_signed(sessions: sessionmaker[Session], tmp_path: Path) -> None:
-    callback_id = _booked_with_callback(sessions, "https://hooks.example.com/x")
+    callback_id = booked_with_callback(sessions, "https://hooks.example.com/x", now=T0)
     posted: list[httpx.Request] = []
     state = _courier(sessions, tmp_path, "93.184.216.34", posted).deliver(callback_id)
     assert state is CallbackState.DELIVERED
@@ -114,7 +94,7 @@ def test_attempts_are_counted_by_outcome_and_a_post_is_timed(
     delivered = _sample("autobook_callback_attempts_total", outcome="delivered")
     failed = _sample("autobook_callback_attempts_total", outcome="failed")
     timed = _sample("autobook_callback_latency_seconds_count")
-    callback_id = _booked_with_callback(sessions, "https://hooks.example.com/x")
+    callback_id = booked_with_callback(sessions, "https://hooks.example.com/x", now=T0)
     # Refused before any POST: counted as failed, not timed.
     refused = _courier(sessions, tmp_path, "10.0.0.1", []).deliver(callback_id)
     assert refused is CallbackState.FAILED

@@ -7,21 +7,21 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpcore
 import pytest
 from pydantic import SecretStr
-from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import store
 from autobook.callbacks.delivery import Backoff, Courier, build_http
 from autobook.callbacks.pinned import CheckedBackend, RefusedAddress
 from autobook.config import load_settings
-from autobook.models import CallbackState, NextAction, RequestStatus
+from autobook.models import CallbackState
 from tests.support.databases import migrated_session_factory, sqlite_url_in
+from tests.support.outbox import booked_with_callback
 from tests.support.receiver import running_receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
@@ -89,27 +89,6 @@ def test_a_name_that_does_not_resolve_is_a_connect_error() -> None:
         CheckedBackend(allow_private=False, resolve=fails).connect_tcp("x.example", 443)
 
 
-def _booked_with_callback(sessions: sessionmaker[Session], url: str) -> int:
-    with sessions() as session:
-        row, _ = store.intake(
-            session, request_id="r", payload={"request_id": "r", "callback_url": url}, now=T0
-        )
-        claim = store.claim(session, row.id, worker="w", lease=timedelta(seconds=30), now=T0)
-    assert claim is not None
-    with sessions.begin() as session:
-        store.release(
-            session,
-            claim,
-            status=RequestStatus.BOOKED,
-            next_action=NextAction.NONE,
-            next_action_at=None,
-            now=T0,
-        )
-    with sessions() as session:
-        ((callback, _),) = store.outbox.list_callbacks(session)
-    return callback.id
-
-
 def test_a_rebinding_between_the_check_and_the_connect_posts_nothing(tmp_path: Path) -> None:
     """The URL check sees a public address; the connect, a second later, gets 127.0.0.1."""
     settings = load_settings(data_dir=tmp_path, callback_secret=SecretStr(SECRET))
@@ -119,7 +98,7 @@ def test_a_rebinding_between_the_check_and_the_connect_posts_nothing(tmp_path: P
         migrated_session_factory(sqlite_url_in(tmp_path)) as sessions,
     ):
         port = int(base.rsplit(":", 1)[1])
-        callback_id = _booked_with_callback(sessions, f"https://rebind.example:{port}/ok")
+        callback_id = booked_with_callback(sessions, f"https://rebind.example:{port}/ok", now=T0)
         courier = Courier(
             sessions,
             settings,
