@@ -23,6 +23,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -45,6 +46,25 @@ MALFORMED_DESCRIPTION_CHARS = 500
 MALFORMED_KEPT_CHARS = 2000
 # What a failed commit raises when the database could not be reached (as `autobook.store` reads it).
 UNREACHABLE_ERRORS = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+
+
+class RecordedRequest(Protocol):
+    """What a result is made of: a request row, or what `store.intake_many` answers of one."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def request_id(self) -> str: ...
+    @property
+    def status(self) -> RequestStatus: ...
+    @property
+    def reason(self) -> str | None: ...
+    @property
+    def next_action_at(self) -> datetime | None: ...
+    @property
+    def source_id(self) -> int | None: ...
+    @property
+    def payload(self) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -113,7 +133,7 @@ def _canonical(payload: object) -> str:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"))
 
 
-def _conflict(row: store.BookingRequestRow, payload: object) -> str | None:
+def _conflict(row: RecordedRequest, payload: object) -> str | None:
     if _canonical(row.payload) == _canonical(payload):
         return None
     return (
@@ -169,7 +189,7 @@ def _prepare(session: Session, raw: object, *, now: datetime, source_id: int | N
 
 
 def _recorded(
-    prepared: _Prepared, row: store.BookingRequestRow, created: bool, now: datetime
+    prepared: _Prepared, row: RecordedRequest, created: bool, now: datetime
 ) -> SubmitResult:
     conflict = None if created else _conflict(row, prepared.payload)
     return _result(row, created, now, conflict, prepared.problems)
@@ -200,7 +220,7 @@ def record(
 
 
 def _result(
-    row: store.BookingRequestRow,
+    row: RecordedRequest,
     created: bool,
     now: datetime,
     conflict: str | None = None,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import db
 from autobook.config import Settings
+from autobook.doorbell import Doorbell
 from autobook.serve.admission import Admissions
 from autobook.serve.committer import Committer
 from autobook.sources.guards import Guards, guards_for
@@ -57,8 +58,10 @@ class IntakeContext:
     _limiter: anyio.CapacityLimiter | None = field(default=None, init=False)
     admissions: Admissions = field(init=False)
     committer: Committer = field(init=False)
+    doorbell: Doorbell = field(init=False)
 
     def __post_init__(self) -> None:
+        self.doorbell = Doorbell(self.celery)
         self.admissions = Admissions(self.sessions, self.guards, self.clock, self.run)
         self.committer = Committer(
             self.sessions,
@@ -95,18 +98,12 @@ class IntakeContext:
         self.celery.send_task(BOOK_TASK, args=(request_id,))
 
     def ring_many(self, request_ids: Sequence[str]) -> None:
-        """Ring for each request over one broker connection; a broker that fails is left be.
+        """Ring for each request, in one round trip; a broker that fails is left be.
 
         The requests are committed and due: the dispatcher sends whatever was not rung.
         """
-        if not request_ids:
-            return
-        from autobook.tasks import BOOK_TASK
-
         try:
-            with self.celery.producer_or_acquire() as producer:
-                for request_id in request_ids:
-                    self.celery.send_task(BOOK_TASK, args=(request_id,), producer=producer)
+            self.doorbell.ring_many(request_ids)
         except Exception:
             log.warning(
                 "broker unavailable; %d request(s) will be sent by the dispatcher",
@@ -117,5 +114,6 @@ class IntakeContext:
         return _parsed(hashlib.sha256(text.encode()).hexdigest(), text, name)
 
     def close(self) -> None:
+        self.doorbell.close()
         self.celery.close()
         self.engine.dispose()

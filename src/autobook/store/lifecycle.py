@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from autobook.callbacks.event import event_name
 from autobook.models import (
+    Base,
     BookingRequestRow,
     LogKind,
     NextAction,
@@ -156,8 +157,7 @@ def _insert_ignoring_known(session: Session, values: list[dict[str, Any]]) -> An
 def _insert_many_ignoring_known(session: Session) -> Any:
     """The same, as one statement for many parameter sets: SQLAlchemy compiles it once and
     sends the sets as multi-row INSERTs ("insertmanyvalues"), RETURNING the rows it inserted."""
-    table = BookingRequestRow.__table__
-    assert isinstance(table, Table)
+    table = _table(BookingRequestRow)
     backend = dialect_name(session)
     if backend == "postgresql":
         statement = postgresql_insert(table).on_conflict_do_nothing(index_elements=["request_id"])
@@ -219,16 +219,43 @@ def intake(
     return row, created
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What `intake_many` answers of one recorded request: the columns its caller reads."""
+
+    id: int
+    request_id: str
+    status: RequestStatus
+    reason: str | None
+    next_action_at: datetime | None
+    source_id: int | None
+    payload: Any
+
+
+def _table(model: type[Base]) -> Table:
+    """A model's table: Core statements on it skip the ORM's per-row work (the hot paths)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _recorded_columns() -> tuple[Any, ...]:
+    c = _table(BookingRequestRow).c
+    return (c.id, c.request_id, c.status, c.reason, c.next_action_at, c.source_id, c.payload)
+
+
 @transactional
 def intake_many(
     session: Session, /, entries: Sequence[IntakeEntry], *, now: datetime | None = None
-) -> list[tuple[Row, bool]]:
-    """`intake` for many requests at once: (row, created) for each entry, in order.
+) -> list[tuple[Recorded, bool]]:
+    """`intake` for many requests at once: (recorded, created) for each entry, in order.
 
-    A few statements for the lot (a multi-row INSERT, one for their log entries, one SELECT)
-    instead of three per request: the group commit of `autobook serve` records its calls so. A
-    request_id that appears twice is recorded from its first entry; a later one is not created
-    (as a second `intake` would not be), and the caller compares its body with the row.
+    Two statements for the lot (a multi-row INSERT, one for their log entries) instead of three
+    per request: the group commit of `autobook serve` records its calls so. A new request is
+    answered from what was inserted (no read after it, no ORM objects: this is the intake's hot
+    path); only the requests that were known already are read, in one SELECT. A request_id that
+    appears twice is recorded from its first entry; a later one is not created (as a second
+    `intake` would not be), and the caller compares its body with the recorded one.
     """
     now = now_or_utcnow(now)
     values = [_intake_values(entry, now) for entry in entries]
@@ -246,24 +273,31 @@ def intake_many(
         kind = str(_intake_log_kind(status))
         logs.append({"request_pk": pk, "at": now, "kind": kind, "message": message, "data": None})
     if logs:
-        session.execute(insert(RequestLogRow), logs)
+        session.execute(insert(_table(RequestLogRow)), logs)
     for request_id, pk in new_pks.items():
         status = RequestStatus(entries[first[request_id]].status)
         if status.is_terminal:
             outbox.write(session, pk, event_name(status), now=now)
-    rows: dict[str, Row] = {}
-    known = list(first)
-    for start in range(0, len(known), LOADED_ROWS_PER_STATEMENT):
-        statement = (
-            select(Row)
-            .where(Row.request_id.in_(known[start : start + LOADED_ROWS_PER_STATEMENT]))
-            .execution_options(populate_existing=True)
+    recorded: dict[str, Recorded] = {}
+    for request_id, pk in new_pks.items():
+        value = values[first[request_id]]
+        recorded[request_id] = Recorded(
+            pk,
+            request_id,
+            value["status"],
+            value["reason"],
+            value["next_action_at"],
+            value["source_id"],
+            value["payload"],
         )
-        rows.update({row.request_id: row for row in session.execute(statement).scalars()})
-    return [
-        (rows[entry.request_id], first[entry.request_id] == index and entry.request_id in new_pks)
-        for index, entry in enumerate(entries)
-    ]
+    known = [request_id for request_id in first if request_id not in new_pks]
+    for start in range(0, len(known), LOADED_ROWS_PER_STATEMENT):
+        statement = select(*_recorded_columns()).where(
+            Row.request_id.in_(known[start : start + LOADED_ROWS_PER_STATEMENT])
+        )
+        recorded.update({row.request_id: Recorded(*row) for row in session.execute(statement)})
+    created = {first[request_id] for request_id in new_pks}
+    return [(recorded[entry.request_id], index in created) for index, entry in enumerate(entries)]
 
 
 @transactional
