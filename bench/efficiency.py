@@ -15,7 +15,8 @@ Rows (each prints its outcomes: a row counts only if every bookable request was 
   request per hour, for 100 and 1,000 waiting requests on 5 event types;
 - throughput: bookings a second with limits off, 2 workers, and CPU ms and database
   transactions per booking;
-- latency: submit to booked for one request on an idle worker, p50 and p90;
+- latency: submit to booked for one request on an idle worker, p50 and p90, through the Python
+  API and through the HTTP intake (`autobook serve`);
 - start-up: `autobook submit` and `autobook status`.
 
 Run: `python bench/efficiency.py [--backend redis_pg|embedded] [--quick]`. Quote medians and
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import os
 import random
 import statistics
@@ -479,27 +481,71 @@ def throughput_row(backend: str, count: int) -> Row:
     )
 
 
-def latency_row(backend: str, samples: int) -> Row:
-    latencies: list[float] = []
+def _http_source(stack: Stack) -> str:
+    """An API-key source on the stack's database (`autobook sources add`); its key."""
+    env = {**os.environ, **stack.local.worker_env()}
+    argv = [sys.executable, "-m", "autobook", "sources", "add", "latency", "--json"]
+    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
+    key: str = json.loads(result.stdout)["secret"]
+    return key
+
+
+def latency_rows(backend: str, samples: int) -> list[Row]:
+    """Submit to booked, one request at a time on an idle worker: the Python API, then HTTP.
+
+    The HTTP door is a real `autobook serve` on the same stack, one keep-alive client posting
+    to `/v1/bookings`; the clock stops, for both doors, when the row reads terminal.
+    """
+    rows = []
     with stack_for(backend, workers=1, concurrency=2) as stack:
         stack.admin.set_limits({"tier": "unlimited"})
-        for index in range(samples + 1):
-            request = simple_workload(datetime.now(UTC).strftime("%H%M%S") + f"l{index}", 1)[0]
-            started = time.perf_counter()
-            stack.submit([request])
-            while True:
-                row = stack.row(request["request_id"])
-                if row.status.is_terminal:
-                    break
-                time.sleep(0.005)
-            if index:  # the first one warms the worker up
-                latencies.append(time.perf_counter() - started)
-            time.sleep(0.3)
-        outcomes = outcome_text(stack, [r.request_id for r in stack.rows()])
+        url, serve = stack.local.start_serve()
+        key = _http_source(stack)
+        with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
+
+            def post(request: dict[str, Any]) -> None:
+                answer = client.post("/v1/bookings", json=request)
+                if answer.status_code != 202:
+                    raise RuntimeError(f"the intake answered {answer.status_code}: {answer.text}")
+
+            doors: list[tuple[str, Callable[[dict[str, Any]], object]]] = [
+                ("Python API", lambda request: stack.submit([request])),
+                ("HTTP intake", post),
+            ]
+            for door, submit in doors:
+                latencies, ids = _latencies(stack, submit, door[0], samples)
+                rows.append(_latency_row(backend, door, latencies, outcome_text(stack, ids)))
+        stack.local.stop(serve)
+    return rows
+
+
+def _latencies(
+    stack: Stack, submit: Callable[[dict[str, Any]], object], tag: str, samples: int
+) -> tuple[list[float], list[str]]:
+    latencies: list[float] = []
+    ids = []
+    for index in range(samples + 1):
+        run = datetime.now(UTC).strftime("%H%M%S") + f"{tag}{index}"
+        request = simple_workload(run, 1)[0]
+        ids.append(request["request_id"])
+        started = time.perf_counter()
+        submit(request)
+        while True:
+            row = stack.row(request["request_id"])
+            if row.status.is_terminal:
+                break
+            time.sleep(0.005)
+        if index:  # the first one warms the worker (and the door) up
+            latencies.append(time.perf_counter() - started)
+        time.sleep(0.3)
+    return latencies, ids
+
+
+def _latency_row(backend: str, door: str, latencies: list[float], outcomes: str) -> Row:
     ordered = sorted(latencies)
     p90 = ordered[int(0.9 * (len(ordered) - 1))]
     return Row(
-        f"submit to booked, one request, idle worker ({backend})",
+        f"submit to booked, one request, idle worker, {door} ({backend})",
         f"p50 {statistics.median(ordered) * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms",
         "-",
         "p50 <= 150 ms on redis_pg",
@@ -556,7 +602,7 @@ def main() -> None:
             ),
         ),
         ("throughput", lambda: [throughput_row(args.backend, 200 if quick else 500)]),
-        ("latency", lambda: [latency_row(args.backend, 10 if quick else 30)]),
+        ("latency", lambda: latency_rows(args.backend, 10 if quick else 30)),
         ("startup", lambda: [startup_row()]),
     ]
     rows: list[Row] = []
