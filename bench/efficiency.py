@@ -554,6 +554,10 @@ def _latency_row(backend: str, door: str, latencies: list[float], outcomes: str)
 
 
 def startup_row() -> Row:
+    """Wall time of whole commands on embedded defaults, median of 5 (after a first run that
+    creates the database): `status`, `submit --help` (the parser only), and `submit` of one new
+    request (start-up plus the command's own work: the record and the doorbell)."""
+
     def timed(*argv: str) -> float:
         runs = []
         for _ in range(5):
@@ -566,13 +570,22 @@ def startup_row() -> Row:
         env_dir = os.getcwd()
         os.chdir(tmp)
         try:
+            subprocess.run(["autobook", "status"], capture_output=True, check=False)
             status = timed("status")
-            submit = timed("submit", "--help")
+            help_only = timed("submit", "--help")
+            runs = []
+            for index in range(5):
+                path = Path(tmp) / f"request-{index}.json"
+                path.write_text(json.dumps(simple_workload(f"startup{index}", 1)[0]))
+                started = time.perf_counter()
+                subprocess.run(["autobook", "submit", str(path)], capture_output=True, check=False)
+                runs.append(time.perf_counter() - started)
+            submit = statistics.median(runs)
         finally:
             os.chdir(env_dir)
     return Row(
-        "start-up: autobook status / autobook submit --help (median of 5)",
-        f"{status:.2f} s / {submit:.2f} s",
+        "start-up: autobook status / submit --help / submit of one request (median of 5)",
+        f"{status:.2f} s / {help_only:.2f} s / {submit:.2f} s",
         "-",
         "<= 0.3 s",
         "",

@@ -17,12 +17,14 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from autobook import __version__
-from autobook.config import Settings, get_settings
 from autobook.errors import AutobookError
 from autobook.worker_queues import DEFAULT_CALLBACK_SLOTS
+
+if TYPE_CHECKING:
+    from autobook.config import Settings
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
@@ -73,6 +75,14 @@ def _queues(text: str) -> tuple[str, ...]:
         return parse_queues(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def get_settings() -> Settings:
+    """The settings, read when a command runs: building the parser (`--help`, a usage
+    mistake) needs no pydantic-settings, a fifth of a second of imports."""
+    from autobook.config import get_settings as read_settings
+
+    return read_settings()
 
 
 def _ready_database(settings: Settings) -> None:

@@ -73,3 +73,11 @@ def test_submit_and_status_load_no_worker_code(tmp_path: Path) -> None:
     status = loaded_by(tmp_path, "status")
     assert heavy(status, WORKER_CODE + BROKER) == []
     assert "sqlalchemy" in status
+
+
+def test_help_and_usage_mistakes_load_no_settings_database_or_broker(tmp_path: Path) -> None:
+    # The parser alone: settings are read when a command runs, not to build it.
+    for argv in (("submit", "--help"), ("status", "--help"), ("--help",)):
+        modules = loaded_by(tmp_path, *argv)
+        assert "autobook.cli" in modules  # the check can see what was loaded
+        assert heavy(modules, ("pydantic_settings", "sqlalchemy", *BROKER, *WORKER_CODE)) == []
