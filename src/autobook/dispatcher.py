@@ -18,7 +18,7 @@ Calendly.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -62,25 +62,29 @@ def dispatch_due(
     sessions: sessionmaker[Session],
     now: datetime,
     *,
-    send: Callable[[str], None],
+    send_many: Callable[[Sequence[str]], None],
     redispatch_after: timedelta = REDISPATCH_AFTER,
 ) -> int:
-    """Send the due requests; returns how many were sent."""
+    """Send the due requests, all in one go (`autobook.doorbell`); returns how many were sent.
+
+    They are marked dispatched as they are taken: if the broker fails, each goes again after
+    `redispatch_after`, like a message lost on the way.
+    """
     with sessions.begin() as session:
         due = store.take_due(
             session, now=now, limit=DISPATCH_BATCH, redispatch_after=redispatch_after
         )
-    sent = 0
-    for request_id in due:
-        try:
-            send(request_id)
-            sent += 1
-        except Exception:
-            log.warning("dispatcher: could not send %s; will retry", request_id, exc_info=True)
-            break
-    if sent:
-        log.info("dispatcher: sent %d due requests", sent)
-    return sent
+    if not due:
+        return 0
+    try:
+        send_many(due)
+    except Exception:
+        log.warning(
+            "dispatcher: could not send %d due requests; will retry", len(due), exc_info=True
+        )
+        return 0
+    log.info("dispatcher: sent %d due requests", len(due))
+    return len(due)
 
 
 def dispatch_callbacks(

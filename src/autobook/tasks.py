@@ -14,6 +14,7 @@ webhook or the sweep): the waiting requests of that type are searched again at o
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import Any
 
@@ -26,6 +27,7 @@ from autobook.broker import BOOK_TASK as BOOK_TASK
 from autobook.broker import DELIVER_CALLBACK_TASK as DELIVER_CALLBACK_TASK
 from autobook.broker import DISPATCH_TASK as DISPATCH_TASK
 from autobook.broker import SLOT_OPENED_TASK as SLOT_OPENED_TASK
+from autobook.doorbell import Doorbell
 from autobook.models import RequestStatus
 
 log = logging.getLogger(__name__)
@@ -127,11 +129,13 @@ def dispatch() -> int:
             rt.sweeper.maybe_sweep()
     except Exception:  # never costs the dispatch: the waiting are due at their deadline anyway
         log.exception("sweep of the waiting requests failed; retried next interval")
-    return dispatcher.dispatch_due(rt.sessions, now, send=send_book)
+    return dispatcher.dispatch_due(rt.sessions, now, send_many=_doorbell().ring_many)
 
 
-def send_book(request_id: str) -> None:
-    book.apply_async(args=(request_id,))
+@functools.cache
+def _doorbell() -> Doorbell:
+    """This process's doorbell, built on first use: in the pool's child, after the fork."""
+    return Doorbell(book.app)
 
 
 @shared_task(name=DELIVER_CALLBACK_TASK, ignore_result=True)
@@ -157,4 +161,6 @@ def slot_opened(event_type_uri: Any) -> None:
     # The snapshot that showed the slot taken is stale now, for every worker (Redis) or this one.
     rt.service.ctx.snapshots.forget(event_type_uri)
     if rt.sweeper.sweep():
-        dispatcher.dispatch_due(rt.sessions, rt.service.ctx.clock(), send=send_book)
+        dispatcher.dispatch_due(
+            rt.sessions, rt.service.ctx.clock(), send_many=_doorbell().ring_many
+        )
