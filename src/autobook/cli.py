@@ -184,19 +184,18 @@ def _cmd_submit(args: argparse.Namespace) -> int:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
     sessions = db.make_session_factory(db.make_engine(settings.database_url))
-    from autobook.broker import BOOK_TASK, base_app
+    from autobook.broker import base_app
+    from autobook.doorbell import Doorbell
 
     # The app built from these settings: a task's default app would ring another broker
     # (Celery's amqp://localhost), and the request would wait for the dispatcher. Only the
     # broker's settings: the worker's code is not needed to send a task by name.
     app = base_app(settings)
-
-    def ring(request_id: str) -> None:
-        app.send_task(BOOK_TASK, args=(request_id,))
-
+    doorbell = Doorbell(app)
     try:
-        results = intake.submit_many(sessions, items, now=utc_now, ring=ring)
+        results = intake.submit_many(sessions, items, now=utc_now, ring_many=doorbell.ring_many)
     finally:
+        doorbell.close()
         app.close()
     any_refused = False
     for result in results:

@@ -17,7 +17,9 @@ rules: one bad item still costs the others nothing.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import itertools
 import json
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -41,6 +43,8 @@ from autobook.requests import BookingRequest, parse_request, request_id_of
 log = logging.getLogger(__name__)
 
 MALFORMED_PREFIX = "malformed-"
+# Items of one `submit_many` call recorded in one transaction (the HTTP intake takes 500 a call).
+SUBMIT_CHUNK = 100
 # How much of a malformed message is kept: enough to recognise it, not a whole dump.
 MALFORMED_DESCRIPTION_CHARS = 500
 MALFORMED_KEPT_CHARS = 2000
@@ -277,22 +281,46 @@ def submit_many(
     raw_items: Iterable[object],
     *,
     now: Callable[[], datetime],
-    ring: Callable[[str], None],
+    ring: Callable[[str], None] | None = None,
     source_id: int | None = None,
+    ring_many: Callable[[Sequence[str]], None] | None = None,
 ) -> list[SubmitResult]:
-    """Record each item in its own transaction, then ring the doorbell for those due now."""
+    """Record the items, then ring the doorbell for those due now; a result per item, in order.
+
+    The items are recorded `SUBMIT_CHUNK` at a time, each chunk in one transaction
+    (`record_together`: one bad item still costs the others nothing), and the doorbells of a
+    chunk are rung once it is committed: `ring` for each request, or `ring_many` once for the
+    chunk (`autobook.doorbell.Doorbell.ring_many`: one broker round trip). A doorbell that
+    fails is logged and left to the dispatcher, which sends every due request anyway.
+    """
+    if ring_many is None:
+        if ring is None:
+            raise TypeError("submit_many needs ring or ring_many to ring the doorbell")
+        ring_many = functools.partial(_ring_each, ring)
     results: list[SubmitResult] = []
-    for raw in raw_items:
-        result = _record_one(sessions, raw, now(), source_id)
-        results.append(result)
-        if result.due_now:
-            try:
-                ring(result.request_id)
-            except Exception:
-                log.warning(
-                    "broker unavailable; %s will be sent by the dispatcher", result.request_id
-                )
+    items = iter(raw_items)
+    while chunk := list(itertools.islice(items, SUBMIT_CHUNK)):
+        (recorded,) = record_together(sessions, [(source_id, chunk)], now=now)
+        results.extend(recorded)
+        due = [result.request_id for result in recorded if result.due_now]
+        if not due:
+            continue
+        try:
+            ring_many(due)
+        except Exception:
+            log.warning(
+                "broker unavailable; %d request(s) will be sent by the dispatcher", len(due)
+            )
     return results
+
+
+def _ring_each(ring: Callable[[str], None], request_ids: Sequence[str]) -> None:
+    """Ring for each request; one that fails is left to the dispatcher, the others still go."""
+    for request_id in request_ids:
+        try:
+            ring(request_id)
+        except Exception:
+            log.warning("broker unavailable; %s will be sent by the dispatcher", request_id)
 
 
 def record_together(

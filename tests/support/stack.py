@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import db, intake, store
 from autobook.config import Settings, load_settings
+from autobook.doorbell import Doorbell
 from autobook.intake import SubmitResult
 from autobook.localstack import SANDBOX_TOKEN, LocalStack
 from autobook.models import BookingRequestRow
@@ -136,6 +137,7 @@ class Stack:
         db.upgrade(self.settings.database_url)
         self.sessions = db.make_session_factory(db.make_engine(self.settings.database_url))
         self.app = create_app(self.settings)
+        self.doorbell = Doorbell(self.app)
         self.admin = SandboxAdmin(url)
         self.admin.set_limits({"tier": "unlimited"})
         return self
@@ -154,6 +156,9 @@ class Stack:
             self.local.stop_all()
         if hasattr(self, "admin"):
             self.admin.close()
+        if hasattr(self, "doorbell"):
+            with contextlib.suppress(Exception):
+                self.doorbell.close()
         if hasattr(self, "app"):
             with contextlib.suppress(Exception):
                 self.app.close()
@@ -168,7 +173,9 @@ class Stack:
         self.app.send_task(BOOK_TASK, args=args, kwargs=kwargs)
 
     def submit(self, items: Iterable[object]) -> list[SubmitResult]:
-        return intake.submit_many(self.sessions, list(items), now=utc_now, ring=self.ring)
+        return intake.submit_many(
+            self.sessions, list(items), now=utc_now, ring_many=self.doorbell.ring_many
+        )
 
     def rows(self, request_ids: Iterable[str] | None = None) -> list[BookingRequestRow]:
         with self.sessions() as session:

@@ -7,7 +7,7 @@ that records which requests were rung.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -187,7 +187,44 @@ def test_a_broker_failure_loses_nothing_and_the_others_are_still_rung(
     assert "intake-2 will be sent by the dispatcher" in caplog.text
 
 
-def test_each_item_is_committed_on_its_own(sessions: Sessions) -> None:
+def test_ring_many_rings_each_chunk_once_it_is_committed(
+    sessions: Sessions, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(intake, "SUBMIT_CHUNK", 2)
+    chunks: list[list[str]] = []
+
+    def ring_many(request_ids: Sequence[str]) -> None:
+        # Every request rung is committed already: another session sees it.
+        assert all(str(_row(sessions, rid).status) == "received" for rid in request_ids)
+        chunks.append(list(request_ids))
+
+    items: list[object] = [_request(f"chunk-{n}") for n in range(3)]
+    items += ["not an object", _request("chunk-1"), _request("later", start_after="2027-01-04")]
+    results = intake.submit_many(sessions, items, now=lambda: NOW, ring_many=ring_many)
+    assert [r.request_id for r in results][:3] == ["chunk-0", "chunk-1", "chunk-2"]
+    # Not rung: the invalid item, the resubmission, the follow-up held until later.
+    assert chunks == [["chunk-0", "chunk-1"], ["chunk-2"]]
+
+
+def test_a_broker_failure_in_ring_many_loses_nothing(
+    sessions: Sessions, caplog: pytest.LogCaptureFixture
+) -> None:
+    def ring_many(request_ids: Sequence[str]) -> None:
+        raise ConnectionError("broker down")
+
+    items: list[object] = [_request("down-1"), _request("down-2")]
+    with caplog.at_level(logging.WARNING, logger="autobook.intake"):
+        results = intake.submit_many(sessions, items, now=lambda: NOW, ring_many=ring_many)
+    assert [r.status for r in results] == ["received", "received"]
+    assert "2 request(s) will be sent by the dispatcher" in caplog.text
+
+
+def test_submit_many_needs_a_doorbell(sessions: Sessions) -> None:
+    with pytest.raises(TypeError, match="ring or ring_many"):
+        intake.submit_many(sessions, [_request()], now=lambda: NOW)
+
+
+def test_an_item_that_is_no_request_costs_the_others_nothing(sessions: Sessions) -> None:
     rung: list[str] = []
     _submit(sessions, [_request("intake-a"), "not an object", _request("intake-b")], rung)
     assert rung == ["intake-a", "intake-b"]
