@@ -7,7 +7,9 @@ Each transition is one conditional SQL statement whose WHERE clause is the rule:
 - `claim` bumps the fence and takes the lease only if the request is non-terminal, due, not
   leased (or the lease expired) and sending is not paused. SQLite: one `UPDATE ... RETURNING`
   (writers are serialized). PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED`, then the UPDATE, so
-  concurrent claimers never wait for each other and exactly one wins.
+  concurrent claimers never wait for each other and exactly one wins. `claim_row` claims by
+  primary key or `request_id` and returns the row with the claim, in that one statement on
+  PostgreSQL (a booking's claim is one round trip, with no read before or after it).
 - `update_claimed`, `renew_lease` and `release` apply only `WHERE id = :pk AND fence = :fence`:
   after someone else re-claimed the request, a stale worker writes nothing, and a False (or None)
   tells it to stop at once.
@@ -295,6 +297,85 @@ def claim(
     if fence is None:
         return None
     return Claim(request_pk=request_pk, fence=fence, lease_expires_at=expires, worker=worker)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claim and the request's row as the claim found it (see `claim_row`)."""
+
+    claim: Claim
+    row: Row
+
+
+@transactional
+def claim_row(
+    session: Session,
+    /,
+    *,
+    request_pk: int | None = None,
+    request_id: str | None = None,
+    worker: str,
+    lease: timedelta,
+    now: datetime,
+) -> Claimed | None:
+    """`claim` the request (by primary key or by `request_id`) and read its row with it.
+
+    A request whose next action is `search` is marked `searching` by the same write. The row
+    comes back with its lease and fence as claimed and its status as it was before the claim (a
+    waiting request searched again is told from one searched for the first time). PostgreSQL:
+    one statement, `UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING` the row and
+    the previous status, so a booking's claim is one round trip. SQLite, whose RETURNING sees
+    only new values: the claim returns the row, then a fenced write marks it `searching`.
+    """
+    if (request_pk is None) == (request_id is None):
+        raise ValueError("claim a request by its primary key or by its request_id")
+    now = aware_utc(now)
+    expires = now + lease
+    key = Row.id == request_pk if request_id is None else Row.request_id == request_id
+    values: dict[str, Any] = {
+        "fence": Row.fence + 1,
+        "lease_owner": worker,
+        "lease_expires_at": expires,
+        "updated_at": now,
+    }
+    options = {"synchronize_session": False, "populate_existing": True}
+    row: Row | None
+    if dialect_name(session) == "postgresql":
+        previous = (
+            select(Row.id, Row.status)
+            .where(key, is_claimable(now))
+            .with_for_update(skip_locked=True, of=Row)
+            .subquery("previous")
+        )
+        searching = literal(RequestStatus.SEARCHING, Row.status.type)
+        values["status"] = case((Row.next_action == NextAction.SEARCH, searching), else_=Row.status)
+        found = session.execute(
+            update(Row)
+            .where(Row.id == previous.c.id)
+            .values(values)
+            .returning(Row, previous.c.status)
+            .execution_options(**options)
+        ).one_or_none()
+        if found is None:
+            return None
+        row, status = found
+        session.expunge(row)  # detached first: the status below is what the claim found
+        row.status = status
+    else:
+        row = session.execute(
+            update(Row)
+            .where(key, is_claimable(now))
+            .values(values)
+            .returning(Row)
+            .execution_options(**options)
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+        session.expunge(row)
+    claim = Claim(request_pk=row.id, fence=row.fence, lease_expires_at=expires, worker=worker)
+    if row.next_action is NextAction.SEARCH and dialect_name(session) != "postgresql":
+        fenced_update(session, claim, {"status": RequestStatus.SEARCHING, "updated_at": now})
+    return Claimed(claim, row)
 
 
 def fenced_update(session: Session, claim: Claim, values: dict[str, Any]) -> bool:
