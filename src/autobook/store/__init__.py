@@ -47,6 +47,7 @@ from autobook.store.attempts import (
     note_reconcile_look,
     record_intent,
 )
+from autobook.store.booked import BookingRecorded, record_booking
 from autobook.store.dispatch import due_requests, make_due, mark_dispatched, take_due
 from autobook.store.holds import HeldSlot, held_slots, lock_slot_choice
 from autobook.store.lifecycle import (
@@ -109,6 +110,7 @@ __all__ = [
     "WITHDRAWN_REASON",
     "AttemptState",
     "BookingAttemptRow",
+    "BookingRecorded",
     "BookingRequestRow",
     "Claim",
     "Claimed",
@@ -156,6 +158,7 @@ __all__ = [
     "note_token_check",
     "outbox",
     "pause_sending",
+    "record_booking",
     "record_intent",
     "release",
     "remember_delivery",

@@ -145,11 +145,43 @@ def finish_attempt(
     `slot_taken` records an `already_filled` refusal; `add_blocks` adds calendars the slot
     blocks (once booked, the hosts Calendly assigned are known).
     """
+    return move_attempt(
+        session,
+        claim,
+        attempt_id,
+        state=state,
+        http_status=http_status,
+        reason=reason,
+        slot_taken=slot_taken,
+        add_blocks=add_blocks,
+        now=now,
+    )
+
+
+def move_attempt(
+    session: Session,
+    claim: Claim,
+    attempt_id: int,
+    *,
+    state: AttemptState | str,
+    http_status: int | None = None,
+    reason: str | None = None,
+    slot_taken: bool = False,
+    add_blocks: Collection[str] = (),
+    now: datetime | None = None,
+) -> bool:
+    """`finish_attempt` in the caller's transaction (no commit of its own).
+
+    PostgreSQL: one statement, the fenced write of the request row in a CTE the attempt's
+    UPDATE joins, so no attempt moves unless the claim is ours, and the request row is locked
+    first. SQLite: the fenced write, then the attempt's.
+    """
     now = now_or_utcnow(now)
     state = AttemptState(state)
     if state not in ALLOWED_PREDECESSORS:
         raise ValueError(f"an attempt cannot move to {state}")
-    if not fenced_update(session, claim, {"updated_at": now}):
+    postgresql = dialect_name(session) == "postgresql"
+    if not postgresql and not fenced_update(session, claim, {"updated_at": now}):
         return False
     values: dict[str, Any] = {"state": state}
     if state is not AttemptState.SENT:
@@ -163,7 +195,7 @@ def finish_attempt(
     if add_blocks:
         current = session.execute(select(Attempt.blocks).where(Attempt.id == attempt_id))
         values["blocks"] = sorted(set(current.scalar_one_or_none() or ()) | set(add_blocks))
-    moved = session.execute(
+    move = (
         update(Attempt)
         .where(
             Attempt.id == attempt_id,
@@ -173,12 +205,36 @@ def finish_attempt(
         .values(values)
         .returning(Attempt.id)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    )
+    if postgresql:
+        fenced = (
+            update(BookingRequestRow)
+            .where(BookingRequestRow.id == claim.request_pk, BookingRequestRow.fence == claim.fence)
+            .values(updated_at=now)
+            .returning(BookingRequestRow.id)
+            .cte("fenced")
+        )
+        move = move.where(Attempt.request_pk == fenced.c.id).add_cte(fenced)
+    moved = session.execute(move).scalar_one_or_none()
     if moved is None:
+        if postgresql and not _claim_holds(session, claim):
+            return False
         raise ValueError(
             f"attempt {attempt_id} of request {claim.request_pk} cannot become {state}"
         )
     return True
+
+
+def _claim_holds(session: Session, claim: Claim) -> bool:
+    """Whether the claim's fence is still the request's (after a move that did not apply)."""
+    return (
+        session.execute(
+            select(BookingRequestRow.id).where(
+                BookingRequestRow.id == claim.request_pk, BookingRequestRow.fence == claim.fence
+            )
+        ).scalar_one_or_none()
+        is not None
+    )
 
 
 @transactional

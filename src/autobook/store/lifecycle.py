@@ -14,7 +14,9 @@ Each transition is one conditional SQL statement whose WHERE clause is the rule:
   after someone else re-claimed the request, a stale worker writes nothing, and a False (or None)
   tells it to stop at once.
 - `release` ends the claim: a terminal status gets `next_action = none` and `finished_at`; any
-  other status must name its next action and when, so nothing sits forever.
+  other status must name its next action and when, so nothing sits forever. On PostgreSQL a
+  release into a final status is one statement too: it returns the status it replaced (read
+  under the row lock) and the row, which its callback is built from.
 - `log` only ever inserts; the database refuses updates of `request_log`.
 - A release into a terminal status the request did not have writes its callback to the outbox
   in the same transaction (`store.outbox`); so does an intake recorded `invalid`.
@@ -420,6 +422,13 @@ def renew_lease(
     return Claim(claim.request_pk, claim.fence, expires, claim.worker)
 
 
+@dataclass(frozen=True)
+class Released:
+    """What a release found under the claim: whether the request's producer asked to cancel."""
+
+    cancel_requested_at: datetime | None
+
+
 @transactional
 def release(
     session: Session,
@@ -438,6 +447,31 @@ def release(
     `reason` is always written (None clears it). Other fields are RELEASE_FIELDS. False means the
     lease was lost and nothing was written.
     """
+    released = apply_release(
+        session,
+        claim,
+        status=status,
+        next_action=next_action,
+        next_action_at=next_action_at,
+        reason=reason,
+        now=now,
+        **fields,
+    )
+    return released is not None
+
+
+def apply_release(
+    session: Session,
+    claim: Claim,
+    *,
+    status: RequestStatus,
+    next_action: NextAction,
+    next_action_at: datetime | None,
+    reason: str | None = None,
+    now: datetime | None = None,
+    **fields: Any,
+) -> Released | None:
+    """`release` in the caller's transaction (no commit of its own); None: the lease is lost."""
     _check_fields(fields, RELEASE_FIELDS)
     now = now_or_utcnow(now)
     status = RequestStatus(status)
@@ -461,39 +495,71 @@ def release(
         "lease_expires_at": None,
         "updated_at": now,
     }
-    previous: RequestStatus | None = None
+    fenced = (Row.id == claim.request_pk, Row.fence == claim.fence)
     if status.is_terminal and next_action is NextAction.NONE:
         values["finished_at"] = now
-        # Read under the claim, to tell a new outcome (called back) from a booked request
-        # released booked again (a cancellation Calendly refused: nothing changed).
-        previous = session.execute(
-            select(Row.status).where(Row.id == claim.request_pk, Row.fence == claim.fence)
-        ).scalar_one_or_none()
-    elif next_action is NextAction.SEARCH and next_action_at is not None:
+        return _release_finished(session, claim, status, values, now)
+    if next_action is NextAction.SEARCH and next_action_at is not None:
         # A request withdrawn while its POST was under way is canceled at its next search
         # (`store.withdraw`): make that search due now rather than after a backoff.
         values["next_action_at"] = case(
             (Row.cancel_requested_at.is_not(None), literal(now, UTCDateTime())),
             else_=literal(aware_utc(next_action_at), UTCDateTime()),
         )
-    # The fenced write returns the submission time the metrics need: no second read.
-    submitted_at: datetime | None = session.execute(
+    found = session.execute(
         update(Row)
-        .where(Row.id == claim.request_pk, Row.fence == claim.fence)
+        .where(*fenced)
         .values(values)
-        .returning(Row.created_at)
+        .returning(Row.cancel_requested_at)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    applied = submitted_at is not None
-    if submitted_at is not None and "finished_at" in values:
-        # Counted here, where every worker's final transition passes, once per request.
-        # Imported here: the command line reads the store without prometheus_client.
-        from autobook.metrics import definitions as metrics
+    ).one_or_none()
+    return None if found is None else Released(found.cancel_requested_at)
 
-        metrics.request_finished(status.value, submitted_at, now)
-        if previous is not status:
-            outbox.write(session, claim.request_pk, event_name(status), now=now)
-    return applied
+
+def _release_finished(
+    session: Session, claim: Claim, status: RequestStatus, values: dict[str, Any], now: datetime
+) -> Released | None:
+    """The release into a final status: the write, its metric, and its callback (if new).
+
+    The previous status tells a new outcome (called back) from a booked request released booked
+    again (a cancellation Calendly refused: nothing changed); it is read under the claim's row
+    lock. The written row comes back whole for the callback's body: no second read.
+    PostgreSQL: one statement, `UPDATE ... FROM (SELECT status ... FOR UPDATE) RETURNING` the
+    row and that status. SQLite, whose RETURNING sees only new values: a read, then the write.
+    """
+    fenced = (Row.id == claim.request_pk, Row.fence == claim.fence)
+    options = {"synchronize_session": False, "populate_existing": True}
+    row: Row | None
+    previous: RequestStatus | None
+    if dialect_name(session) == "postgresql":
+        before = (
+            select(Row.id, Row.status).where(*fenced).with_for_update(of=Row).subquery("before")
+        )
+        found = session.execute(
+            update(Row)
+            .where(*fenced, Row.id == before.c.id)
+            .values(values)
+            .returning(Row, before.c.status)
+            .execution_options(**options)
+        ).one_or_none()
+        if found is None:
+            return None
+        row, previous = found
+    else:
+        previous = session.execute(select(Row.status).where(*fenced)).scalar_one_or_none()
+        row = session.execute(
+            update(Row).where(*fenced).values(values).returning(Row).execution_options(**options)
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+    # Counted here, where every worker's final transition passes, once per request.
+    # Imported here: the command line reads the store without prometheus_client.
+    from autobook.metrics import definitions as metrics
+
+    metrics.request_finished(status.value, row.created_at, now)
+    if previous is not status:
+        outbox.write(session, claim.request_pk, event_name(status), now=now, request=row)
+    return Released(row.cancel_requested_at)
 
 
 def _insert_log(
