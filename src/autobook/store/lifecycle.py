@@ -572,6 +572,15 @@ def _insert_log(
     )
 
 
+def _log_table() -> Table:
+    table = RequestLogRow.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_LOG_TABLE = _log_table()
+
+
 @dataclass(frozen=True)
 class LogEntry:
     """One line of a request's history, to write with `log_many`."""
@@ -587,8 +596,10 @@ def log_many(session: Session, /, request_pk: int, entries: Sequence[LogEntry]) 
     """Append several entries to the request's history in one statement (one round trip)."""
     if not entries:
         return
+    # The table, not the ORM entity: an ORM bulk insert groups the rows by which values are
+    # None (entries with and without `data`), one INSERT per group, and asks their ids back.
     session.execute(
-        insert(RequestLogRow),
+        insert(_LOG_TABLE),
         [
             {
                 "request_pk": request_pk,
