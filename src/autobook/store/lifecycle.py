@@ -24,12 +24,13 @@ Each transition is one conditional SQL statement whose WHERE clause is the rule:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, case, insert, literal, select, update
+from sqlalchemy import Table, Update, bindparam, case, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -333,51 +334,65 @@ def claim_row(
         raise ValueError("claim a request by its primary key or by its request_id")
     now = aware_utc(now)
     expires = now + lease
-    key = Row.id == request_pk if request_id is None else Row.request_id == request_id
+    postgresql = dialect_name(session) == "postgresql"
+    statement = _claim_row_statement(postgresql, by_request_id=request_id is not None)
+    params = {
+        "key": request_pk if request_id is None else request_id,
+        "worker": worker,
+        "expires": expires,
+        "now": now,
+    }
+    found = session.execute(statement, params).one_or_none()
+    if found is None:
+        return None
+    row: Row = found[0]
+    session.expunge(row)  # detached first: the status below is what the claim found
+    if postgresql:
+        row.status = found[1]
+    claim = Claim(request_pk=row.id, fence=row.fence, lease_expires_at=expires, worker=worker)
+    if row.next_action is NextAction.SEARCH and not postgresql:
+        fenced_update(session, claim, {"status": RequestStatus.SEARCHING, "updated_at": now})
+    return Claimed(claim, row)
+
+
+@functools.cache
+def _claim_row_statement(postgresql: bool, *, by_request_id: bool) -> Update:
+    """The statement of `claim_row`, built once: building it (the claimable rule, the ORM's
+    RETURNING of the row) cost more CPU than running it. Its values are bound parameters:
+    `key` (the primary key or request_id), `worker`, `expires` and `now`."""
+    now = bindparam("now", type_=UTCDateTime())
+    key_column = Row.request_id if by_request_id else Row.id
+    key = key_column == bindparam("key", type_=key_column.type)
     values: dict[str, Any] = {
         "fence": Row.fence + 1,
-        "lease_owner": worker,
-        "lease_expires_at": expires,
+        "lease_owner": bindparam("worker", type_=Row.lease_owner.type),
+        "lease_expires_at": bindparam("expires", type_=UTCDateTime()),
         "updated_at": now,
     }
     options = {"synchronize_session": False, "populate_existing": True}
-    row: Row | None
-    if dialect_name(session) == "postgresql":
-        previous = (
-            select(Row.id, Row.status)
-            .where(key, is_claimable(now))
-            .with_for_update(skip_locked=True, of=Row)
-            .subquery("previous")
-        )
-        searching = literal(RequestStatus.SEARCHING, Row.status.type)
-        values["status"] = case((Row.next_action == NextAction.SEARCH, searching), else_=Row.status)
-        found = session.execute(
-            update(Row)
-            .where(Row.id == previous.c.id)
-            .values(values)
-            .returning(Row, previous.c.status)
-            .execution_options(**options)
-        ).one_or_none()
-        if found is None:
-            return None
-        row, status = found
-        session.expunge(row)  # detached first: the status below is what the claim found
-        row.status = status
-    else:
-        row = session.execute(
+    if not postgresql:
+        return (
             update(Row)
             .where(key, is_claimable(now))
             .values(values)
             .returning(Row)
             .execution_options(**options)
-        ).scalar_one_or_none()
-        if row is None:
-            return None
-        session.expunge(row)
-    claim = Claim(request_pk=row.id, fence=row.fence, lease_expires_at=expires, worker=worker)
-    if row.next_action is NextAction.SEARCH and dialect_name(session) != "postgresql":
-        fenced_update(session, claim, {"status": RequestStatus.SEARCHING, "updated_at": now})
-    return Claimed(claim, row)
+        )
+    previous = (
+        select(Row.id, Row.status)
+        .where(key, is_claimable(now))
+        .with_for_update(skip_locked=True, of=Row)
+        .subquery("previous")
+    )
+    searching = literal(RequestStatus.SEARCHING, Row.status.type)
+    values["status"] = case((Row.next_action == NextAction.SEARCH, searching), else_=Row.status)
+    return (
+        update(Row)
+        .where(Row.id == previous.c.id)
+        .values(values)
+        .returning(Row, previous.c.status)
+        .execution_options(**options)
+    )
 
 
 def fenced_update(session: Session, claim: Claim, values: dict[str, Any]) -> bool:
