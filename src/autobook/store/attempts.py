@@ -14,11 +14,12 @@ exist. The rules:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import Insert, Table, Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from autobook.models import (
@@ -71,24 +72,6 @@ def record_intent(
     Commit before the POST (see the transaction rule in `autobook.store`).
     """
     now = now_or_utcnow(now)
-    counted = (
-        update(BookingRequestRow)
-        .where(
-            BookingRequestRow.id == claim.request_pk,
-            BookingRequestRow.fence == claim.fence,
-            # A request its producer asked to withdraw is never sent (see `store.withdraw`).
-            BookingRequestRow.cancel_requested_at.is_(None),
-            ~sending_is_paused(),
-        )
-        .values(
-            attempts=BookingRequestRow.attempts + 1,
-            status=RequestStatus.BOOKING,
-            next_action=NextAction.RECONCILE,
-            correlation_token=correlation_token,
-            updated_at=now,
-        )
-        .returning(BookingRequestRow.id)
-    )
     intent: dict[str, Any] = {
         "request_pk": claim.request_pk,
         "fence": claim.fence,
@@ -105,25 +88,86 @@ def record_intent(
         # One round trip: the INSERT takes its one row from the UPDATE's, so no request row
         # counted (fence lost, paused, withdrawn) means no intent. It runs under the
         # slot-choice lock, where every round trip is every worker's wait.
-        counted_cte = counted.cte("counted")
-        columns = Attempt.__table__.c
-        source = select(
-            *(literal(value, columns[name].type) for name, value in intent.items())
-        ).select_from(counted_cte)
-        statement = (
-            insert(Attempt)
-            .from_select(list(intent), source)
-            .returning(Attempt.id)
-            .add_cte(counted_cte, nest_here=True)
-        )
-        attempt_id: int | None = session.execute(statement).scalar_one_or_none()
+        parameters = {f"intent_{name}": value for name, value in intent.items()}
+        attempt_id: int | None = session.execute(
+            _intent_statement(), parameters
+        ).scalar_one_or_none()
         return attempt_id
-    request_pk = session.execute(
-        counted.execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    counted = _count_attempt(
+        {
+            "request_pk": claim.request_pk,
+            "fence": claim.fence,
+            "correlation_token": correlation_token,
+            "created_at": now,
+        }
+    )
+    request_pk = session.execute(counted).scalar_one_or_none()
     if request_pk is None:
         return None
     return session.execute(insert(Attempt).values(intent).returning(Attempt.id)).scalar_one()
+
+
+INTENT_FIELDS = (
+    "request_pk",
+    "fence",
+    "slot_start",
+    "slot_end",
+    "blocks",
+    "slot_taken",
+    "correlation_token",
+    "state",
+    "reconcile_looks",
+    "created_at",
+)
+
+
+def _count_attempt(bound: Mapping[str, Any]) -> Update:
+    """The fenced UPDATE that counts an attempt and makes reconcile the request's next action.
+
+    `bound` gives `request_pk`, `fence`, `correlation_token` and `created_at` (values, or bound
+    parameters of those names).
+    """
+    return (
+        update(BookingRequestRow)
+        .where(
+            BookingRequestRow.id == bound["request_pk"],
+            BookingRequestRow.fence == bound["fence"],
+            # A request its producer asked to withdraw is never sent (see `store.withdraw`).
+            BookingRequestRow.cancel_requested_at.is_(None),
+            ~sending_is_paused(),
+        )
+        .values(
+            attempts=BookingRequestRow.attempts + 1,
+            status=RequestStatus.BOOKING,
+            next_action=NextAction.RECONCILE,
+            correlation_token=bound["correlation_token"],
+            updated_at=bound["created_at"],
+        )
+        .returning(BookingRequestRow.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@functools.cache
+def _intent_statement() -> Insert:
+    """PostgreSQL's one statement for `record_intent`, built once (building it cost more CPU
+    than running it): the counting UPDATE in a CTE, and the INSERT of the intent from its one
+    row. Its parameters are INTENT_FIELDS, each prefixed `intent_`."""
+    # The table, not the ORM entity: with its parameters given as a dict, an ORM insert is
+    # taken for a bulk insert of that one row.
+    table = Attempt.__table__
+    assert isinstance(table, Table)
+    # Named apart from every column: an executed UPDATE or INSERT takes a parameter named as
+    # one of its columns for a value to set.
+    bound = {name: bindparam(f"intent_{name}", type_=table.c[name].type) for name in INTENT_FIELDS}
+    counted = _count_attempt(bound).cte("counted")
+    source = select(*bound.values()).select_from(counted)
+    return (
+        insert(table)
+        .from_select(list(INTENT_FIELDS), source)
+        .returning(table.c.id)
+        .add_cte(counted, nest_here=True)
+    )
 
 
 @transactional
