@@ -19,7 +19,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, Update, bindparam, insert, select, update
+from sqlalchemy import Insert, Integer, Table, Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from autobook.models import (
@@ -29,6 +29,7 @@ from autobook.models import (
     BookingRequestRow,
     NextAction,
     RequestStatus,
+    UTCDateTime,
 )
 from autobook.store._common import (
     Claim,
@@ -239,27 +240,23 @@ def move_attempt(
     if add_blocks:
         current = session.execute(select(Attempt.blocks).where(Attempt.id == attempt_id))
         values["blocks"] = sorted(set(current.scalar_one_or_none() or ()) | set(add_blocks))
-    move = (
-        update(Attempt)
-        .where(
-            Attempt.id == attempt_id,
-            Attempt.request_pk == claim.request_pk,
-            Attempt.state.in_(sorted(ALLOWED_PREDECESSORS[state])),
-        )
-        .values(values)
-        .returning(Attempt.id)
-        .execution_options(synchronize_session=False)
-    )
     if postgresql:
-        fenced = (
-            update(BookingRequestRow)
-            .where(BookingRequestRow.id == claim.request_pk, BookingRequestRow.fence == claim.fence)
-            .values(updated_at=now)
-            .returning(BookingRequestRow.id)
-            .cte("fenced")
-        )
-        move = move.where(Attempt.request_pk == fenced.c.id).add_cte(fenced)
-    moved = session.execute(move).scalar_one_or_none()
+        parameters = {f"p_{name}": value for name, value in values.items()}
+        parameters.update(p_id=attempt_id, p_pk=claim.request_pk, p_fence=claim.fence, p_now=now)
+        statement = _fenced_move_statement(state, tuple(values))
+        moved = session.execute(statement, parameters).scalar_one_or_none()
+    else:
+        moved = session.execute(
+            update(Attempt)
+            .where(
+                Attempt.id == attempt_id,
+                Attempt.request_pk == claim.request_pk,
+                Attempt.state.in_(sorted(ALLOWED_PREDECESSORS[state])),
+            )
+            .values(values)
+            .returning(Attempt.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
     if moved is None:
         if postgresql and not _claim_holds(session, claim):
             return False
@@ -267,6 +264,37 @@ def move_attempt(
             f"attempt {attempt_id} of request {claim.request_pk} cannot become {state}"
         )
     return True
+
+
+@functools.cache
+def _fenced_move_statement(state: AttemptState, fields: tuple[str, ...]) -> Update:
+    """PostgreSQL's one statement for a move to `state` setting `fields`, built once for each
+    (building it cost more CPU than running it): the fenced write of the request row in a CTE
+    the attempt's UPDATE joins. Parameters: `p_id`, `p_pk`, `p_fence`, `p_now` and
+    `p_<field>`, named apart from the columns (an executed UPDATE takes a parameter named as a
+    column for a value to set)."""
+    request_pk = bindparam("p_pk", type_=Integer())
+    fenced = (
+        update(BookingRequestRow)
+        .where(BookingRequestRow.id == request_pk, BookingRequestRow.fence == bindparam("p_fence"))
+        .values(updated_at=bindparam("p_now", type_=UTCDateTime()))
+        .returning(BookingRequestRow.id)
+        .cte("fenced")
+    )
+    columns = Attempt.__table__.c
+    return (
+        update(Attempt)
+        .where(
+            Attempt.id == bindparam("p_id"),
+            Attempt.request_pk == request_pk,
+            Attempt.state.in_(sorted(ALLOWED_PREDECESSORS[state])),
+            Attempt.request_pk == fenced.c.id,
+        )
+        .values({name: bindparam(f"p_{name}", type_=columns[name].type) for name in fields})
+        .returning(Attempt.id)
+        .execution_options(synchronize_session=False)
+        .add_cte(fenced)
+    )
 
 
 def _claim_holds(session: Session, claim: Claim) -> bool:
