@@ -20,7 +20,7 @@ from typing import Any
 
 from celery import shared_task
 
-from autobook import dispatcher, intake, logging_setup, runtime, store
+from autobook import dispatcher, intake, logging_setup, runtime
 
 # The names are the broker's protocol: senders import them from `broker` without the tasks.
 from autobook.broker import BOOK_TASK as BOOK_TASK
@@ -66,26 +66,25 @@ def _book(args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         return
     (message,) = args
     if isinstance(message, str):
-        with rt.sessions.begin() as session:
-            row = store.get_by_request_id(session, message)
-            request_pk = row.id if row is not None else None
-            if row is None:
-                # Recorded under a synthetic id, never under `message`: that id stays free
-                # for the real request when it is submitted.
-                result = intake.record_malformed(
-                    session,
-                    intake.malformed_payload(args, kwargs),
-                    f"request_id: no request {message!r} is recorded: submit it first, "
-                    "or send the whole request object",
-                    now=now,
-                )
-        if request_pk is None:
-            log.warning(
-                "autobook.book: no request with id %r is recorded; recorded as %s",
-                message,
-                result.request_id,
-            )
+        # The claim finds the request by its id: no lookup before it.
+        if rt.service.run_by_request_id(message):
             return
+        with rt.sessions.begin() as session:
+            # Recorded under a synthetic id, never under `message`: that id stays free for the
+            # real request when it is submitted.
+            result = intake.record_malformed(
+                session,
+                intake.malformed_payload(args, kwargs),
+                f"request_id: no request {message!r} is recorded: submit it first, "
+                "or send the whole request object",
+                now=now,
+            )
+        log.warning(
+            "autobook.book: no request with id %r is recorded; recorded as %s",
+            message,
+            result.request_id,
+        )
+        return
     else:
         # A whole request (or a non-object, which intake records as invalid).
         with rt.sessions.begin() as session:

@@ -524,6 +524,143 @@ def test_attempt_outcomes_follow_the_allowed_transitions(migrated_sessions: Sess
         assert not store.has_unknown_attempt(session, pk)
 
 
+def test_a_stale_fence_moves_no_attempt_and_says_so(migrated_sessions: Sessions) -> None:
+    pk = new_request(migrated_sessions)
+    held = claim(migrated_sessions, pk)
+    with migrated_sessions() as session:
+        attempt_id = store.record_intent(session, held, slot_start=T0, correlation_token="c1")
+    assert attempt_id is not None
+    claim(migrated_sessions, pk, now=T0 + LEASE)  # the lease expired; another worker has it
+    with migrated_sessions() as session:
+        assert not store.finish_attempt(session, held, attempt_id, state=AttemptState.BOOKED)
+        [attempt] = store.attempts_for(session, pk)
+    assert attempt.state is AttemptState.INTENT
+
+
+# -- claim_row and record_booking: the booking's hot path ----------------------------------
+
+
+def _claim_row(sessions: Sessions, now: datetime = T0, **key: Any) -> store.Claimed | None:
+    with sessions.begin() as session:
+        return store.claim_row(session, worker="w1", lease=LEASE, now=now, **key)
+
+
+def test_claim_row_claims_by_either_key_and_marks_a_search_searching(
+    migrated_sessions: Sessions,
+) -> None:
+    first = new_request(migrated_sessions, "req-1")
+    second = new_request(migrated_sessions, "req-2")
+    by_id = _claim_row(migrated_sessions, request_id="req-1")
+    by_pk = _claim_row(migrated_sessions, request_pk=second)
+    assert by_id is not None
+    assert by_pk is not None
+    assert (by_id.claim.request_pk, by_id.row.id, by_id.row.request_id) == (first, first, "req-1")
+    assert by_pk.row.request_id == "req-2"
+    # The row as claimed: the new fence and lease, the status it had before the claim.
+    assert (by_id.row.fence, by_id.claim.fence) == (1, 1)
+    assert by_id.row.lease_owner == "w1"
+    assert by_id.claim.lease_expires_at == T0 + LEASE
+    assert by_id.row.status is RequestStatus.RECEIVED
+    assert fetch(migrated_sessions, first).status is RequestStatus.SEARCHING
+    # Leased now, unknown, or both keys: nothing is claimed.
+    assert _claim_row(migrated_sessions, request_id="req-1") is None
+    assert _claim_row(migrated_sessions, request_id="nobody") is None
+    with pytest.raises(ValueError, match="primary key or"):
+        _claim_row(migrated_sessions, request_pk=first, request_id="req-1")
+
+
+def test_claim_row_keeps_the_status_a_waiting_request_had(migrated_sessions: Sessions) -> None:
+    pk = new_request(migrated_sessions)
+    held = claim(migrated_sessions, pk)
+    with migrated_sessions() as session:
+        assert store.release(
+            session,
+            held,
+            status=RequestStatus.WAITING,
+            next_action=NextAction.SEARCH,
+            next_action_at=T0 + timedelta(minutes=5),
+        )
+    assert _claim_row(migrated_sessions, request_pk=pk) is None  # not due yet
+    claimed = _claim_row(migrated_sessions, T0 + timedelta(minutes=5), request_pk=pk)
+    assert claimed is not None
+    assert claimed.row.status is RequestStatus.WAITING
+    assert claimed.row.next_action is NextAction.SEARCH
+    assert fetch(migrated_sessions, pk).status is RequestStatus.SEARCHING
+
+
+def test_claim_row_leaves_a_reconcile_in_its_status(migrated_sessions: Sessions) -> None:
+    pk = new_request(migrated_sessions)
+    held = claim(migrated_sessions, pk)
+    assert _intent(migrated_sessions, held) is not None  # booking, next action reconcile
+    claimed = _claim_row(migrated_sessions, T0 + LEASE, request_pk=pk)
+    assert claimed is not None
+    assert claimed.row.next_action is NextAction.RECONCILE
+    assert fetch(migrated_sessions, pk).status is RequestStatus.BOOKING
+
+
+def _book(sessions: Sessions, held: store.Claim, attempt_id: int) -> store.BookingRecorded | None:
+    with sessions.begin() as session:
+        return store.record_booking(
+            session,
+            held,
+            attempt_id,
+            state=AttemptState.BOOKED,
+            http_status=201,
+            add_blocks=["https://api.calendly.com/users/H1"],
+            event_uri="https://api.calendly.com/scheduled_events/E1",
+        )
+
+
+def test_record_booking_moves_the_attempt_and_releases_booked_together(
+    migrated_sessions: Sessions,
+) -> None:
+    pk = new_request(migrated_sessions)
+    held = claim(migrated_sessions, pk)
+    attempt_id = _intent(migrated_sessions, held)
+    assert attempt_id is not None
+    assert _book(migrated_sessions, held, attempt_id) == store.BookingRecorded(cancel_due=False)
+    row = fetch(migrated_sessions, pk)
+    assert (row.status, row.next_action, row.lease_owner) == (
+        RequestStatus.BOOKED,
+        NextAction.NONE,
+        None,
+    )
+    assert row.event_uri == "https://api.calendly.com/scheduled_events/E1"
+    assert row.finished_at is not None
+    with migrated_sessions() as session:
+        [attempt] = store.attempts_for(session, pk)
+    assert (attempt.state, attempt.http_status) == (AttemptState.BOOKED, 201)
+    assert "https://api.calendly.com/users/H1" in attempt.blocks
+
+
+def test_record_booking_after_a_withdrawal_makes_the_cancellation_due(
+    migrated_sessions: Sessions,
+) -> None:
+    pk = new_request(migrated_sessions)
+    held = claim(migrated_sessions, pk)
+    attempt_id = _intent(migrated_sessions, held)
+    assert attempt_id is not None
+    with migrated_sessions() as session:
+        assert store.withdraw(session, pk, reason=None, now=T0) is store.Withdrawal.REQUESTED
+    assert _book(migrated_sessions, held, attempt_id) == store.BookingRecorded(cancel_due=True)
+    row = fetch(migrated_sessions, pk)
+    assert (row.status, row.next_action) == (RequestStatus.BOOKED, NextAction.CANCEL)
+
+
+def test_record_booking_with_a_stale_fence_writes_nothing(migrated_sessions: Sessions) -> None:
+    pk = new_request(migrated_sessions)
+    held = claim(migrated_sessions, pk)
+    attempt_id = _intent(migrated_sessions, held)
+    assert attempt_id is not None
+    claim(migrated_sessions, pk, now=T0 + LEASE)
+    assert _book(migrated_sessions, held, attempt_id) is None
+    row = fetch(migrated_sessions, pk)
+    assert (row.status, row.next_action) == (RequestStatus.BOOKING, NextAction.RECONCILE)
+    with migrated_sessions() as session:
+        [attempt] = store.attempts_for(session, pk)
+    assert attempt.state is AttemptState.INTENT
+
+
 # -- the 401 pause -------------------------------------------------------------------------
 
 

@@ -200,20 +200,15 @@ class Outcomes:
             location, start_time, hosts = self._read_event(invitee, slot_start)
         how = "booked" if state is AttemptState.BOOKED else "adopted"
         with self.ctx.sessions.begin() as session:
-            recorded = store.finish_attempt(
+            # If its source asked to cancel while the POST was under way, this also makes the
+            # meeting's cancellation due.
+            recorded = store.record_booking(
                 session,
                 self.job.claim,
                 attempt_id,
                 state=state,
                 http_status=201 if state is AttemptState.BOOKED else None,
                 add_blocks=hosts,
-            ) and store.release(
-                session,
-                self.job.claim,
-                status=RequestStatus.BOOKED,
-                next_action=NextAction.NONE,
-                next_action_at=None,
-                reason=None,
                 event_uri=invitee.event,
                 invitee_uri=invitee.uri,
                 cancel_url=invitee.cancel_url,
@@ -222,14 +217,12 @@ class Outcomes:
                 location=location,
                 event_type_uri=event_type_uri,
             )
-            if not recorded:
+            if recorded is None:
                 # Rolled back: whoever holds the request now reconciles and adopts this booking.
                 raise LeaseLost
             self.record.log(how, f"{how}: {invitee.event}", {"invitee": invitee.uri})
             self.record.write_logs(session)
-            # Its source asked to cancel while the POST was under way: cancel the meeting now.
-            cancel_due = store.schedule_requested_cancel(session, self.job.request_pk)
-        if cancel_due:
+        if recorded.cancel_due:  # cancel the meeting now
             self.record.wake(self.record.now())
 
     def _read_event(

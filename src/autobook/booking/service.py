@@ -39,6 +39,8 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from autobook import store
 from autobook.booking.cancel import cancel_meeting
 from autobook.booking.candidates import Chosen
@@ -65,30 +67,49 @@ class BookingService:
 
     def run(self, request_pk: int) -> None:
         """Claim the request and run its next actions; never raises for a request's sake."""
-        now = self.ctx.clock()
         with self.ctx.sessions.begin() as session:
-            claim = store.claim(
-                session,
-                request_pk,
-                worker=self.ctx.worker_id,
-                lease=timedelta(seconds=self.ctx.settings.lease_seconds),
-                now=now,
-            )
-            if claim is None:
-                return
-            row = store.get(session, request_pk)
-            session.expunge(row)
-            if row.next_action is NextAction.SEARCH and not store.update_claimed(
-                session, claim, status=RequestStatus.SEARCHING, now=now
-            ):
-                return  # pragma: no cover - the claim was taken in this very transaction
-            job = Job(
-                claim=claim,
-                request_pk=request_pk,
-                request_id=row.request_id,
-                row=row,
-                excluded={datetime.fromisoformat(text) for text in (row.excluded_slots or [])},
-            )
+            job = self._claim(session, request_pk=request_pk)
+        if job is not None:
+            self._run(job)
+
+    def run_by_request_id(self, request_id: str) -> bool:
+        """`run` for the request with this `request_id`; False if no request has it.
+
+        The claim finds the request by its id itself: no read before it. Only a claim that
+        fails (not due, leased, or unknown) looks for the request.
+        """
+        with self.ctx.sessions.begin() as session:
+            job = self._claim(session, request_id=request_id)
+            known = job is not None or store.get_by_request_id(session, request_id) is not None
+        if job is not None:
+            self._run(job)
+        return known
+
+    def _claim(
+        self, session: Session, *, request_pk: int | None = None, request_id: str | None = None
+    ) -> Job | None:
+        """Claim the request (a search marks it `searching` too), in one statement on
+        PostgreSQL; None if it is not claimable now."""
+        claimed = store.claim_row(
+            session,
+            request_pk=request_pk,
+            request_id=request_id,
+            worker=self.ctx.worker_id,
+            lease=timedelta(seconds=self.ctx.settings.lease_seconds),
+            now=self.ctx.clock(),
+        )
+        if claimed is None:
+            return None
+        row = claimed.row
+        return Job(
+            claim=claimed.claim,
+            request_pk=row.id,
+            request_id=row.request_id,
+            row=row,
+            excluded={datetime.fromisoformat(text) for text in (row.excluded_slots or [])},
+        )
+
+    def _run(self, job: Job) -> None:
         try:
             self._run_claimed(job)
         except LeaseLost:

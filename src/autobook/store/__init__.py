@@ -47,15 +47,18 @@ from autobook.store.attempts import (
     note_reconcile_look,
     record_intent,
 )
+from autobook.store.booked import BookingRecorded, record_booking
 from autobook.store.dispatch import due_requests, make_due, mark_dispatched, take_due
 from autobook.store.holds import HeldSlot, held_slots, lock_slot_choice
 from autobook.store.lifecycle import (
     CLAIMED_FIELDS,
     RELEASE_FIELDS,
+    Claimed,
     IntakeEntry,
     LogEntry,
     Recorded,
     claim,
+    claim_row,
     intake,
     intake_many,
     log,
@@ -108,8 +111,10 @@ __all__ = [
     "WITHDRAWN_REASON",
     "AttemptState",
     "BookingAttemptRow",
+    "BookingRecorded",
     "BookingRequestRow",
     "Claim",
+    "Claimed",
     "HeldSlot",
     "IntakeEntry",
     "LogEntry",
@@ -129,6 +134,7 @@ __all__ = [
     "calendly_events",
     "cancel_requested",
     "claim",
+    "claim_row",
     "claim_token_check",
     "count_call",
     "counts_by_status",
@@ -154,6 +160,7 @@ __all__ = [
     "note_token_check",
     "outbox",
     "pause_sending",
+    "record_booking",
     "record_intent",
     "release",
     "remember_delivery",

@@ -92,8 +92,10 @@ def sending_is_paused() -> ColumnElement[bool]:
     )
 
 
-def is_claimable(now: datetime) -> ColumnElement[bool]:
+def is_claimable(now: datetime | ColumnElement[datetime]) -> ColumnElement[bool]:
     """A request a worker may claim at `now`: the same rule as what the dispatcher re-sends.
+
+    `now` may be a bound parameter, for a statement built once.
 
     Non-terminal requests, and the one terminal case with work left: a `booked` request whose
     meeting must be canceled at Calendly (next action `cancel`).

@@ -14,11 +14,12 @@ exist. The rules:
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import functools
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, literal, select, update
+from sqlalchemy import Insert, Integer, Table, Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from autobook.models import (
@@ -28,6 +29,7 @@ from autobook.models import (
     BookingRequestRow,
     NextAction,
     RequestStatus,
+    UTCDateTime,
 )
 from autobook.store._common import (
     Claim,
@@ -71,24 +73,6 @@ def record_intent(
     Commit before the POST (see the transaction rule in `autobook.store`).
     """
     now = now_or_utcnow(now)
-    counted = (
-        update(BookingRequestRow)
-        .where(
-            BookingRequestRow.id == claim.request_pk,
-            BookingRequestRow.fence == claim.fence,
-            # A request its producer asked to withdraw is never sent (see `store.withdraw`).
-            BookingRequestRow.cancel_requested_at.is_(None),
-            ~sending_is_paused(),
-        )
-        .values(
-            attempts=BookingRequestRow.attempts + 1,
-            status=RequestStatus.BOOKING,
-            next_action=NextAction.RECONCILE,
-            correlation_token=correlation_token,
-            updated_at=now,
-        )
-        .returning(BookingRequestRow.id)
-    )
     intent: dict[str, Any] = {
         "request_pk": claim.request_pk,
         "fence": claim.fence,
@@ -105,25 +89,86 @@ def record_intent(
         # One round trip: the INSERT takes its one row from the UPDATE's, so no request row
         # counted (fence lost, paused, withdrawn) means no intent. It runs under the
         # slot-choice lock, where every round trip is every worker's wait.
-        counted_cte = counted.cte("counted")
-        columns = Attempt.__table__.c
-        source = select(
-            *(literal(value, columns[name].type) for name, value in intent.items())
-        ).select_from(counted_cte)
-        statement = (
-            insert(Attempt)
-            .from_select(list(intent), source)
-            .returning(Attempt.id)
-            .add_cte(counted_cte, nest_here=True)
-        )
-        attempt_id: int | None = session.execute(statement).scalar_one_or_none()
+        parameters = {f"intent_{name}": value for name, value in intent.items()}
+        attempt_id: int | None = session.execute(
+            _intent_statement(), parameters
+        ).scalar_one_or_none()
         return attempt_id
-    request_pk = session.execute(
-        counted.execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    counted = _count_attempt(
+        {
+            "request_pk": claim.request_pk,
+            "fence": claim.fence,
+            "correlation_token": correlation_token,
+            "created_at": now,
+        }
+    )
+    request_pk = session.execute(counted).scalar_one_or_none()
     if request_pk is None:
         return None
     return session.execute(insert(Attempt).values(intent).returning(Attempt.id)).scalar_one()
+
+
+INTENT_FIELDS = (
+    "request_pk",
+    "fence",
+    "slot_start",
+    "slot_end",
+    "blocks",
+    "slot_taken",
+    "correlation_token",
+    "state",
+    "reconcile_looks",
+    "created_at",
+)
+
+
+def _count_attempt(bound: Mapping[str, Any]) -> Update:
+    """The fenced UPDATE that counts an attempt and makes reconcile the request's next action.
+
+    `bound` gives `request_pk`, `fence`, `correlation_token` and `created_at` (values, or bound
+    parameters of those names).
+    """
+    return (
+        update(BookingRequestRow)
+        .where(
+            BookingRequestRow.id == bound["request_pk"],
+            BookingRequestRow.fence == bound["fence"],
+            # A request its producer asked to withdraw is never sent (see `store.withdraw`).
+            BookingRequestRow.cancel_requested_at.is_(None),
+            ~sending_is_paused(),
+        )
+        .values(
+            attempts=BookingRequestRow.attempts + 1,
+            status=RequestStatus.BOOKING,
+            next_action=NextAction.RECONCILE,
+            correlation_token=bound["correlation_token"],
+            updated_at=bound["created_at"],
+        )
+        .returning(BookingRequestRow.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@functools.cache
+def _intent_statement() -> Insert:
+    """PostgreSQL's one statement for `record_intent`, built once (building it cost more CPU
+    than running it): the counting UPDATE in a CTE, and the INSERT of the intent from its one
+    row. Its parameters are INTENT_FIELDS, each prefixed `intent_`."""
+    # The table, not the ORM entity: with its parameters given as a dict, an ORM insert is
+    # taken for a bulk insert of that one row.
+    table = Attempt.__table__
+    assert isinstance(table, Table)
+    # Named apart from every column: an executed UPDATE or INSERT takes a parameter named as
+    # one of its columns for a value to set.
+    bound = {name: bindparam(f"intent_{name}", type_=table.c[name].type) for name in INTENT_FIELDS}
+    counted = _count_attempt(bound).cte("counted")
+    source = select(*bound.values()).select_from(counted)
+    return (
+        insert(table)
+        .from_select(list(INTENT_FIELDS), source)
+        .returning(table.c.id)
+        .add_cte(counted, nest_here=True)
+    )
 
 
 @transactional
@@ -145,11 +190,43 @@ def finish_attempt(
     `slot_taken` records an `already_filled` refusal; `add_blocks` adds calendars the slot
     blocks (once booked, the hosts Calendly assigned are known).
     """
+    return move_attempt(
+        session,
+        claim,
+        attempt_id,
+        state=state,
+        http_status=http_status,
+        reason=reason,
+        slot_taken=slot_taken,
+        add_blocks=add_blocks,
+        now=now,
+    )
+
+
+def move_attempt(
+    session: Session,
+    claim: Claim,
+    attempt_id: int,
+    *,
+    state: AttemptState | str,
+    http_status: int | None = None,
+    reason: str | None = None,
+    slot_taken: bool = False,
+    add_blocks: Collection[str] = (),
+    now: datetime | None = None,
+) -> bool:
+    """`finish_attempt` in the caller's transaction (no commit of its own).
+
+    PostgreSQL: one statement, the fenced write of the request row in a CTE the attempt's
+    UPDATE joins, so no attempt moves unless the claim is ours, and the request row is locked
+    first. SQLite: the fenced write, then the attempt's.
+    """
     now = now_or_utcnow(now)
     state = AttemptState(state)
     if state not in ALLOWED_PREDECESSORS:
         raise ValueError(f"an attempt cannot move to {state}")
-    if not fenced_update(session, claim, {"updated_at": now}):
+    postgresql = dialect_name(session) == "postgresql"
+    if not postgresql and not fenced_update(session, claim, {"updated_at": now}):
         return False
     values: dict[str, Any] = {"state": state}
     if state is not AttemptState.SENT:
@@ -163,22 +240,73 @@ def finish_attempt(
     if add_blocks:
         current = session.execute(select(Attempt.blocks).where(Attempt.id == attempt_id))
         values["blocks"] = sorted(set(current.scalar_one_or_none() or ()) | set(add_blocks))
-    moved = session.execute(
-        update(Attempt)
-        .where(
-            Attempt.id == attempt_id,
-            Attempt.request_pk == claim.request_pk,
-            Attempt.state.in_(sorted(ALLOWED_PREDECESSORS[state])),
-        )
-        .values(values)
-        .returning(Attempt.id)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
+    if postgresql:
+        parameters = {f"p_{name}": value for name, value in values.items()}
+        parameters.update(p_id=attempt_id, p_pk=claim.request_pk, p_fence=claim.fence, p_now=now)
+        statement = _fenced_move_statement(state, tuple(values))
+        moved = session.execute(statement, parameters).scalar_one_or_none()
+    else:
+        moved = session.execute(
+            update(Attempt)
+            .where(
+                Attempt.id == attempt_id,
+                Attempt.request_pk == claim.request_pk,
+                Attempt.state.in_(sorted(ALLOWED_PREDECESSORS[state])),
+            )
+            .values(values)
+            .returning(Attempt.id)
+            .execution_options(synchronize_session=False)
+        ).scalar_one_or_none()
     if moved is None:
+        if postgresql and not _claim_holds(session, claim):
+            return False
         raise ValueError(
             f"attempt {attempt_id} of request {claim.request_pk} cannot become {state}"
         )
     return True
+
+
+@functools.cache
+def _fenced_move_statement(state: AttemptState, fields: tuple[str, ...]) -> Update:
+    """PostgreSQL's one statement for a move to `state` setting `fields`, built once for each
+    (building it cost more CPU than running it): the fenced write of the request row in a CTE
+    the attempt's UPDATE joins. Parameters: `p_id`, `p_pk`, `p_fence`, `p_now` and
+    `p_<field>`, named apart from the columns (an executed UPDATE takes a parameter named as a
+    column for a value to set)."""
+    request_pk = bindparam("p_pk", type_=Integer())
+    fenced = (
+        update(BookingRequestRow)
+        .where(BookingRequestRow.id == request_pk, BookingRequestRow.fence == bindparam("p_fence"))
+        .values(updated_at=bindparam("p_now", type_=UTCDateTime()))
+        .returning(BookingRequestRow.id)
+        .cte("fenced")
+    )
+    columns = Attempt.__table__.c
+    return (
+        update(Attempt)
+        .where(
+            Attempt.id == bindparam("p_id"),
+            Attempt.request_pk == request_pk,
+            Attempt.state.in_(sorted(ALLOWED_PREDECESSORS[state])),
+            Attempt.request_pk == fenced.c.id,
+        )
+        .values({name: bindparam(f"p_{name}", type_=columns[name].type) for name in fields})
+        .returning(Attempt.id)
+        .execution_options(synchronize_session=False)
+        .add_cte(fenced)
+    )
+
+
+def _claim_holds(session: Session, claim: Claim) -> bool:
+    """Whether the claim's fence is still the request's (after a move that did not apply)."""
+    return (
+        session.execute(
+            select(BookingRequestRow.id).where(
+                BookingRequestRow.id == claim.request_pk, BookingRequestRow.fence == claim.fence
+            )
+        ).scalar_one_or_none()
+        is not None
+    )
 
 
 @transactional

@@ -24,10 +24,11 @@ request joins the next start); never the reverse. The workers' clocks are assume
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import Select, Update, and_, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from autobook.models import (
@@ -35,6 +36,7 @@ from autobook.models import (
     AttemptState,
     BookingAttemptRow,
     BookingRequestRow,
+    UTCDateTime,
 )
 from autobook.store._common import Claim, aware_utc, dialect_name, now_or_utcnow, transactional
 from autobook.store.lifecycle import fenced_update
@@ -48,6 +50,9 @@ POSTGRES_SLOT_CHOICE_LOCK_KEY = 0x6175746F736C6F74  # "autoslot"
 LONGEST_MEETING = timedelta(hours=24)
 
 BOOKED_STATES = frozenset({AttemptState.BOOKED, AttemptState.ADOPTED})
+
+# request_pk, event_type_uri, slot_start, slot_end, blocks, state, slot_taken
+HeldQuery = Select[int, str | None, datetime, datetime | None, list[str] | None, AttemptState, bool]
 
 
 @dataclass(frozen=True)
@@ -87,13 +92,9 @@ def lock_slot_choice(
         # One round trip for the write and the lock: RETURNING runs once the row is written, so
         # the lock is taken only while the claim is ours, and the statements after this one
         # read with a snapshot taken after it (every intent committed before it was granted).
-        locked = session.execute(
-            update(BookingRequestRow)
-            .where(BookingRequestRow.id == claim.request_pk, BookingRequestRow.fence == claim.fence)
-            .values(values)
-            .returning(func.pg_advisory_xact_lock(POSTGRES_SLOT_CHOICE_LOCK_KEY))
-            .execution_options(synchronize_session=False)
-        ).first()
+        parameters = {f"p_{name}": value for name, value in values.items()}
+        parameters.update(p_pk=claim.request_pk, p_fence=claim.fence)
+        locked = session.execute(_lock_statement(tuple(values)), parameters).first()
         if locked is None:
             return None
     elif not fenced_update(session, claim, values):
@@ -104,15 +105,33 @@ def lock_slot_choice(
     return Claim(claim.request_pk, claim.fence, aware_utc(lease_until, "lease_until"), claim.worker)
 
 
-@transactional
-def held_slots(
-    session: Session, /, *, start: datetime, end: datetime, since: datetime
-) -> list[HeldSlot]:
-    """The slots held by our attempts (or refused as taken) that may overlap `[start, end)`."""
-    start, end, since = aware_utc(start, "start"), aware_utc(end, "end"), aware_utc(since, "since")
+@functools.cache
+def _lock_statement(fields: tuple[str, ...]) -> Update:
+    """PostgreSQL's fenced write that takes the lock, setting `fields`, built once per set of
+    fields (building a statement cost more CPU than running it). Parameters: `p_pk`, `p_fence`
+    and `p_<field>`, named apart from the columns (an executed UPDATE takes a parameter named as
+    a column for a value to set)."""
+    columns = BookingRequestRow.__table__.c
+    return (
+        update(BookingRequestRow)
+        .where(
+            BookingRequestRow.id == bindparam("p_pk"),
+            BookingRequestRow.fence == bindparam("p_fence"),
+        )
+        .values({name: bindparam(f"p_{name}", type_=columns[name].type) for name in fields})
+        .returning(func.pg_advisory_xact_lock(POSTGRES_SLOT_CHOICE_LOCK_KEY))
+        .execution_options(synchronize_session=False)
+    )
+
+
+@functools.cache
+def _held_statement() -> HeldQuery:
+    """The query of `held_slots`, built once; parameters `p_end`, `p_floor` (the earliest start
+    that may overlap) and `p_since`."""
+    since = bindparam("p_since", type_=UTCDateTime())
     # Columns, not ORM objects: a busy minute holds hundreds of attempts, and building an
     # object (and its identity-map entry) for each was a tenth of a booking's time.
-    statement = (
+    return (
         select(
             Attempt.request_pk,
             BookingRequestRow.event_type_uri,
@@ -124,8 +143,8 @@ def held_slots(
         )
         .join(BookingRequestRow, BookingRequestRow.id == Attempt.request_pk)
         .where(
-            Attempt.slot_start < end,
-            Attempt.slot_start > start - LONGEST_MEETING,
+            Attempt.slot_start < bindparam("p_end", type_=UTCDateTime()),
+            Attempt.slot_start > bindparam("p_floor", type_=UTCDateTime()),
             or_(
                 Attempt.state.in_(sorted(UNRESOLVED_ATTEMPT_STATES)),
                 and_(Attempt.state.in_(sorted(BOOKED_STATES)), Attempt.finished_at >= since),
@@ -133,9 +152,19 @@ def held_slots(
             ),
         )
     )
+
+
+@transactional
+def held_slots(
+    session: Session, /, *, start: datetime, end: datetime, since: datetime
+) -> list[HeldSlot]:
+    """The slots held by our attempts (or refused as taken) that may overlap `[start, end)`."""
+    start, end, since = aware_utc(start, "start"), aware_utc(end, "end"), aware_utc(since, "since")
+    statement = _held_statement()
+    parameters = {"p_end": end, "p_floor": start - LONGEST_MEETING, "p_since": since}
     held: list[HeldSlot] = []
     for request_pk, event_type_uri, starts, ends, blocks, state, taken in session.execute(
-        statement
+        statement, parameters
     ):
         slot_start = aware_utc(starts, "slot_start")
         # Rows written before slot ends were recorded hold their start only.

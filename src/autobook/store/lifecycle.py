@@ -7,12 +7,16 @@ Each transition is one conditional SQL statement whose WHERE clause is the rule:
 - `claim` bumps the fence and takes the lease only if the request is non-terminal, due, not
   leased (or the lease expired) and sending is not paused. SQLite: one `UPDATE ... RETURNING`
   (writers are serialized). PostgreSQL: `SELECT ... FOR UPDATE SKIP LOCKED`, then the UPDATE, so
-  concurrent claimers never wait for each other and exactly one wins.
+  concurrent claimers never wait for each other and exactly one wins. `claim_row` claims by
+  primary key or `request_id` and returns the row with the claim, in that one statement on
+  PostgreSQL (a booking's claim is one round trip, with no read before or after it).
 - `update_claimed`, `renew_lease` and `release` apply only `WHERE id = :pk AND fence = :fence`:
   after someone else re-claimed the request, a stale worker writes nothing, and a False (or None)
   tells it to stop at once.
 - `release` ends the claim: a terminal status gets `next_action = none` and `finished_at`; any
-  other status must name its next action and when, so nothing sits forever.
+  other status must name its next action and when, so nothing sits forever. On PostgreSQL a
+  release into a final status is one statement too: it returns the status it replaced (read
+  under the row lock) and the row, which its callback is built from.
 - `log` only ever inserts; the database refuses updates of `request_log`.
 - A release into a terminal status the request did not have writes its callback to the outbox
   in the same transaction (`store.outbox`); so does an intake recorded `invalid`.
@@ -20,12 +24,13 @@ Each transition is one conditional SQL statement whose WHERE clause is the rule:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, case, insert, literal, select, update
+from sqlalchemy import Table, Update, bindparam, case, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -331,6 +336,99 @@ def claim(
     return Claim(request_pk=request_pk, fence=fence, lease_expires_at=expires, worker=worker)
 
 
+@dataclass(frozen=True)
+class Claimed:
+    """A claim and the request's row as the claim found it (see `claim_row`)."""
+
+    claim: Claim
+    row: Row
+
+
+@transactional
+def claim_row(
+    session: Session,
+    /,
+    *,
+    request_pk: int | None = None,
+    request_id: str | None = None,
+    worker: str,
+    lease: timedelta,
+    now: datetime,
+) -> Claimed | None:
+    """`claim` the request (by primary key or by `request_id`) and read its row with it.
+
+    A request whose next action is `search` is marked `searching` by the same write. The row
+    comes back with its lease and fence as claimed and its status as it was before the claim (a
+    waiting request searched again is told from one searched for the first time). PostgreSQL:
+    one statement, `UPDATE ... FROM (SELECT ... FOR UPDATE SKIP LOCKED) RETURNING` the row and
+    the previous status, so a booking's claim is one round trip. SQLite, whose RETURNING sees
+    only new values: the claim returns the row, then a fenced write marks it `searching`.
+    """
+    if (request_pk is None) == (request_id is None):
+        raise ValueError("claim a request by its primary key or by its request_id")
+    now = aware_utc(now)
+    expires = now + lease
+    postgresql = dialect_name(session) == "postgresql"
+    statement = _claim_row_statement(postgresql, by_request_id=request_id is not None)
+    params = {
+        "key": request_pk if request_id is None else request_id,
+        "worker": worker,
+        "expires": expires,
+        "now": now,
+    }
+    found = session.execute(statement, params).one_or_none()
+    if found is None:
+        return None
+    row: Row = found[0]
+    session.expunge(row)  # detached first: the status below is what the claim found
+    if postgresql:
+        row.status = found[1]
+    claim = Claim(request_pk=row.id, fence=row.fence, lease_expires_at=expires, worker=worker)
+    if row.next_action is NextAction.SEARCH and not postgresql:
+        fenced_update(session, claim, {"status": RequestStatus.SEARCHING, "updated_at": now})
+    return Claimed(claim, row)
+
+
+@functools.cache
+def _claim_row_statement(postgresql: bool, *, by_request_id: bool) -> Update:
+    """The statement of `claim_row`, built once: building it (the claimable rule, the ORM's
+    RETURNING of the row) cost more CPU than running it. Its values are bound parameters:
+    `key` (the primary key or request_id), `worker`, `expires` and `now`."""
+    now = bindparam("now", type_=UTCDateTime())
+    key_column = Row.request_id if by_request_id else Row.id
+    key = key_column == bindparam("key", type_=key_column.type)
+    values: dict[str, Any] = {
+        "fence": Row.fence + 1,
+        "lease_owner": bindparam("worker", type_=Row.lease_owner.type),
+        "lease_expires_at": bindparam("expires", type_=UTCDateTime()),
+        "updated_at": now,
+    }
+    options = {"synchronize_session": False, "populate_existing": True}
+    if not postgresql:
+        return (
+            update(Row)
+            .where(key, is_claimable(now))
+            .values(values)
+            .returning(Row)
+            .execution_options(**options)
+        )
+    previous = (
+        select(Row.id, Row.status)
+        .where(key, is_claimable(now))
+        .with_for_update(skip_locked=True, of=Row)
+        .subquery("previous")
+    )
+    searching = literal(RequestStatus.SEARCHING, Row.status.type)
+    values["status"] = case((Row.next_action == NextAction.SEARCH, searching), else_=Row.status)
+    return (
+        update(Row)
+        .where(Row.id == previous.c.id)
+        .values(values)
+        .returning(Row, previous.c.status)
+        .execution_options(**options)
+    )
+
+
 def fenced_update(session: Session, claim: Claim, values: dict[str, Any]) -> bool:
     """`UPDATE booking_request SET ... WHERE id = :pk AND fence = :fence`; True if it applied."""
     statement = (
@@ -373,6 +471,13 @@ def renew_lease(
     return Claim(claim.request_pk, claim.fence, expires, claim.worker)
 
 
+@dataclass(frozen=True)
+class Released:
+    """What a release found under the claim: whether the request's producer asked to cancel."""
+
+    cancel_requested_at: datetime | None
+
+
 @transactional
 def release(
     session: Session,
@@ -391,6 +496,31 @@ def release(
     `reason` is always written (None clears it). Other fields are RELEASE_FIELDS. False means the
     lease was lost and nothing was written.
     """
+    released = apply_release(
+        session,
+        claim,
+        status=status,
+        next_action=next_action,
+        next_action_at=next_action_at,
+        reason=reason,
+        now=now,
+        **fields,
+    )
+    return released is not None
+
+
+def apply_release(
+    session: Session,
+    claim: Claim,
+    *,
+    status: RequestStatus,
+    next_action: NextAction,
+    next_action_at: datetime | None,
+    reason: str | None = None,
+    now: datetime | None = None,
+    **fields: Any,
+) -> Released | None:
+    """`release` in the caller's transaction (no commit of its own); None: the lease is lost."""
     _check_fields(fields, RELEASE_FIELDS)
     now = now_or_utcnow(now)
     status = RequestStatus(status)
@@ -414,39 +544,85 @@ def release(
         "lease_expires_at": None,
         "updated_at": now,
     }
-    previous: RequestStatus | None = None
+    fenced = (Row.id == claim.request_pk, Row.fence == claim.fence)
     if status.is_terminal and next_action is NextAction.NONE:
         values["finished_at"] = now
-        # Read under the claim, to tell a new outcome (called back) from a booked request
-        # released booked again (a cancellation Calendly refused: nothing changed).
-        previous = session.execute(
-            select(Row.status).where(Row.id == claim.request_pk, Row.fence == claim.fence)
-        ).scalar_one_or_none()
-    elif next_action is NextAction.SEARCH and next_action_at is not None:
+        return _release_finished(session, claim, status, values, now)
+    if next_action is NextAction.SEARCH and next_action_at is not None:
         # A request withdrawn while its POST was under way is canceled at its next search
         # (`store.withdraw`): make that search due now rather than after a backoff.
         values["next_action_at"] = case(
             (Row.cancel_requested_at.is_not(None), literal(now, UTCDateTime())),
             else_=literal(aware_utc(next_action_at), UTCDateTime()),
         )
-    # The fenced write returns the submission time the metrics need: no second read.
-    submitted_at: datetime | None = session.execute(
+    found = session.execute(
         update(Row)
-        .where(Row.id == claim.request_pk, Row.fence == claim.fence)
+        .where(*fenced)
         .values(values)
-        .returning(Row.created_at)
+        .returning(Row.cancel_requested_at)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    applied = submitted_at is not None
-    if submitted_at is not None and "finished_at" in values:
-        # Counted here, where every worker's final transition passes, once per request.
-        # Imported here: the command line reads the store without prometheus_client.
-        from autobook.metrics import definitions as metrics
+    ).one_or_none()
+    return None if found is None else Released(found.cancel_requested_at)
 
-        metrics.request_finished(status.value, submitted_at, now)
-        if previous is not status:
-            outbox.write(session, claim.request_pk, event_name(status), now=now)
-    return applied
+
+def _release_finished(
+    session: Session, claim: Claim, status: RequestStatus, values: dict[str, Any], now: datetime
+) -> Released | None:
+    """The release into a final status: the write, its metric, and its callback (if new).
+
+    The previous status tells a new outcome (called back) from a booked request released booked
+    again (a cancellation Calendly refused: nothing changed); it is read under the claim's row
+    lock. The written row comes back whole for the callback's body: no second read.
+    PostgreSQL: one statement, `UPDATE ... FROM (SELECT status ... FOR UPDATE) RETURNING` the
+    row and that status. SQLite, whose RETURNING sees only new values: a read, then the write.
+    """
+    fenced = (Row.id == claim.request_pk, Row.fence == claim.fence)
+    options = {"synchronize_session": False, "populate_existing": True}
+    row: Row | None
+    previous: RequestStatus | None
+    if dialect_name(session) == "postgresql":
+        parameters = {f"p_{name}": value for name, value in values.items()}
+        parameters.update(p_pk=claim.request_pk, p_fence=claim.fence)
+        statement = _finished_release_statement(tuple(sorted(values)))
+        found = session.execute(statement, parameters).one_or_none()
+        if found is None:
+            return None
+        row, previous = found
+    else:
+        previous = session.execute(select(Row.status).where(*fenced)).scalar_one_or_none()
+        row = session.execute(
+            update(Row).where(*fenced).values(values).returning(Row).execution_options(**options)
+        ).scalar_one_or_none()
+        if row is None:
+            return None
+    # Counted here, where every worker's final transition passes, once per request.
+    # Imported here: the command line reads the store without prometheus_client.
+    from autobook.metrics import definitions as metrics
+
+    metrics.request_finished(status.value, row.created_at, now)
+    if previous is not status:
+        outbox.write(session, claim.request_pk, event_name(status), now=now, request=row)
+    return Released(row.cancel_requested_at)
+
+
+@functools.cache
+def _finished_release_statement(fields: tuple[str, ...]) -> Update:
+    """PostgreSQL's one statement for a release into a final status setting `fields`, built
+    once for each set (building it cost more CPU than running it): UPDATE ... FROM (SELECT
+    status ... FOR UPDATE) RETURNING the row and the status it replaced. Parameters: `p_pk`,
+    `p_fence` and `p_<field>`, named apart from the columns (an executed UPDATE takes a
+    parameter named as a column for a value to set)."""
+    fenced = (Row.id == bindparam("p_pk"), Row.fence == bindparam("p_fence"))
+    locked = select(Row.id, Row.status).where(*fenced).with_for_update(of=Row)
+    before = locked.subquery("before")
+    columns = Row.__table__.c
+    return (
+        update(Row)
+        .where(*fenced, Row.id == before.c.id)
+        .values({name: bindparam(f"p_{name}", type_=columns[name].type) for name in fields})
+        .returning(Row, before.c.status)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
 
 
 def _insert_log(
@@ -457,6 +633,15 @@ def _insert_log(
             request_pk=request_pk, at=at, kind=str(kind), message=message, data=data
         )
     )
+
+
+def _log_table() -> Table:
+    table = RequestLogRow.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_LOG_TABLE = _log_table()
 
 
 @dataclass(frozen=True)
@@ -474,8 +659,10 @@ def log_many(session: Session, /, request_pk: int, entries: Sequence[LogEntry]) 
     """Append several entries to the request's history in one statement (one round trip)."""
     if not entries:
         return
+    # The table, not the ORM entity: an ORM bulk insert groups the rows by which values are
+    # None (entries with and without `data`), one INSERT per group, and asks their ids back.
     session.execute(
-        insert(RequestLogRow),
+        insert(_LOG_TABLE),
         [
             {
                 "request_pk": request_pk,

@@ -70,14 +70,19 @@ def write(
     now: datetime | None = None,
     extra: dict[str, Any] | None = None,
     give_up_after: timedelta = DEFAULT_GIVE_UP,
+    request: BookingRequestRow | None = None,
 ) -> int | None:
-    """Write the callback of `event` for the request as it stands; its id, or None (no URL)."""
+    """Write the callback of `event` for the request as it stands; its id, or None (no URL).
+
+    `request`: the row as it stands, when the caller's write just returned it (no read then).
+    """
     now = now_or_utcnow(now)
-    request = session.execute(
-        select(BookingRequestRow)
-        .where(BookingRequestRow.id == request_pk)
-        .execution_options(populate_existing=True)
-    ).scalar_one()
+    if request is None:
+        request = session.execute(
+            select(BookingRequestRow)
+            .where(BookingRequestRow.id == request_pk)
+            .execution_options(populate_existing=True)
+        ).scalar_one()
     url = _callback_url(session, request)
     if url is None:
         return None

@@ -132,6 +132,11 @@ def schedule_requested_cancel(
 
     Call it in the transaction that records the booking. True if a cancellation is now due.
     """
+    return schedule_cancel(session, request_pk, now=now)
+
+
+def schedule_cancel(session: Session, request_pk: int, *, now: datetime | None = None) -> bool:
+    """`schedule_requested_cancel` in the caller's transaction (no commit of its own)."""
     now = now_or_utcnow(now)
     scheduled = _applied(
         session,
