@@ -171,10 +171,8 @@ def _intent_statement() -> Insert:
     )
 
 
-@transactional
-def finish_attempt(
+def move_attempt(
     session: Session,
-    /,
     claim: Claim,
     attempt_id: int,
     *,
@@ -188,34 +186,9 @@ def finish_attempt(
     """Record how the attempt ended (or that it was sent); False means the lease is lost.
 
     `slot_taken` records an `already_filled` refusal; `add_blocks` adds calendars the slot
-    blocks (once booked, the hosts Calendly assigned are known).
-    """
-    return move_attempt(
-        session,
-        claim,
-        attempt_id,
-        state=state,
-        http_status=http_status,
-        reason=reason,
-        slot_taken=slot_taken,
-        add_blocks=add_blocks,
-        now=now,
-    )
-
-
-def move_attempt(
-    session: Session,
-    claim: Claim,
-    attempt_id: int,
-    *,
-    state: AttemptState | str,
-    http_status: int | None = None,
-    reason: str | None = None,
-    slot_taken: bool = False,
-    add_blocks: Collection[str] = (),
-    now: datetime | None = None,
-) -> bool:
-    """`finish_attempt` in the caller's transaction (no commit of its own).
+    blocks (once booked, the hosts Calendly assigned are known). This runs in the caller's
+    transaction (`store.record_booking` moves the attempt with the release in one);
+    `finish_attempt` is the same in a transaction of its own.
 
     PostgreSQL: one statement, the fenced write of the request row in a CTE the attempt's
     UPDATE joins, so no attempt moves unless the claim is ours, and the request row is locked
@@ -264,6 +237,10 @@ def move_attempt(
             f"attempt {attempt_id} of request {claim.request_pk} cannot become {state}"
         )
     return True
+
+
+# The same, committed on its own when the caller holds no transaction (see `transactional`).
+finish_attempt = transactional(move_attempt)
 
 
 @functools.cache
