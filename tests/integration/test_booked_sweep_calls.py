@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from autobook import store
 from autobook.calendly import CalendlyClient, RetryPolicy, build_http_client
 from autobook.calendly.models import AvailableTime, EventType, Invitee
-from autobook.models import NextAction, RequestStatus
 from autobook.webhooks.sweep import BookedSweep
+from tests.support.booked import record_booked
 from tests.support.conformance import conformance_hook
 from tests.support.databases import migrated_session_factory, sqlite_url_in
 from tests.support.sandbox import TOKEN, TRACKING_KEYS, running_sandbox
@@ -103,29 +103,18 @@ def _record_booked(sessions: sessionmaker[Session], client: CalendlyClient, made
     assert made.event is not None
     event = client.get_scheduled_event(made.event)
     request_id = f"r-{uuid.uuid4().hex[:8]}"
-    now = datetime.now(UTC)
-    with sessions() as session:
-        row, _ = store.intake(
-            session, request_id=request_id, payload={"request_id": request_id}, now=now
-        )
-        claim = store.claim(session, row.id, worker="w", lease=timedelta(seconds=30), now=now)
-    assert claim is not None
-    with sessions.begin() as session:
-        store.release(
-            session,
-            claim,
-            status=RequestStatus.BOOKED,
-            next_action=NextAction.NONE,
-            next_action_at=None,
-            now=now,
-            event_type_uri=event.event_type,
-            event_uri=event.uri,
-            invitee_uri=made.uri,
-            start_time=event.start_time,
-            end_time=event.end_time,
-            cancel_url=made.cancel_url,
-            reschedule_url=made.reschedule_url,
-        )
+    record_booked(
+        sessions,
+        request_id,
+        now=datetime.now(UTC),
+        event_type_uri=event.event_type,
+        event_uri=event.uri,
+        invitee_uri=made.uri,
+        start_time=event.start_time,
+        end_time=event.end_time,
+        cancel_url=made.cancel_url,
+        reschedule_url=made.reschedule_url,
+    )
     return request_id
 
 

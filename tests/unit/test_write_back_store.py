@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from autobook import store
-from autobook.models import NextAction, RequestStatus
+from autobook.models import RequestStatus
+from tests.support.booked import record_booked
 from tests.support.databases import migrated_session_factory, sqlite_url_in
 
 Sessions = sessionmaker[Session]
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-LEASE = timedelta(seconds=30)
 API = "https://api.calendly.com"
 TYPE = f"{API}/event_types/T1"
 URL = "https://crm.example.com/hooks/booking"
@@ -40,29 +40,16 @@ def sessions(database_url: str) -> Iterator[Sessions]:
 
 
 def _booked(sessions: Sessions, name: str, *, days_ahead: int = 2) -> int:
-    with sessions() as session:
-        row, _ = store.intake(
-            session,
-            request_id=name,
-            payload={"request_id": name, "callback_url": URL},
-            now=T0,
-        )
-        claim = store.claim(session, row.id, worker="w", lease=LEASE, now=T0)
-    assert claim is not None
-    with sessions.begin() as session:
-        store.release(
-            session,
-            claim,
-            status=RequestStatus.BOOKED,
-            next_action=NextAction.NONE,
-            next_action_at=None,
-            now=T0,
-            event_type_uri=TYPE,
-            event_uri=f"{API}/scheduled_events/E-{name}",
-            invitee_uri=f"{API}/scheduled_events/E-{name}/invitees/I-{name}",
-            start_time=T0 + timedelta(days=days_ahead),
-        )
-    return row.id
+    return record_booked(
+        sessions,
+        name,
+        now=T0,
+        payload={"request_id": name, "callback_url": URL},
+        event_type_uri=TYPE,
+        event_uri=f"{API}/scheduled_events/E-{name}",
+        invitee_uri=f"{API}/scheduled_events/E-{name}/invitees/I-{name}",
+        start_time=T0 + timedelta(days=days_ahead),
+    )
 
 
 def _events_of(sessions: Sessions, request_id: str) -> list[str]:
