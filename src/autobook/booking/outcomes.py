@@ -82,12 +82,8 @@ class Outcomes:
             return self._slot_taken(chosen, attempt_id, exc)
         except OutcomeUnknown as exc:
             self.record.finish_attempt(attempt_id, AttemptState.UNKNOWN, exc)
-            self.record.release(
-                RequestStatus.UNKNOWN,
-                next_action=NextAction.RECONCILE,
-                at=self.record.now() + self.record.grace,
-                reason=f"outcome unknown ({exc.message}); reconciling before any re-send",
-                log_kind="api_outcome",
+            self._reconcile_later(
+                f"outcome unknown ({exc.message}); reconciling before any re-send", "api_outcome"
             )
             return None
         except CalendlyError as exc:
@@ -225,6 +221,16 @@ class Outcomes:
         if recorded.cancel_due:  # cancel the meeting now
             self.record.wake(self.record.now())
 
+    def _reconcile_later(self, reason: str, log_kind: str) -> None:
+        """Release the request `unknown`, to be reconciled once the grace has passed."""
+        self.record.release(
+            RequestStatus.UNKNOWN,
+            next_action=NextAction.RECONCILE,
+            at=self.record.now() + self.record.grace,
+            reason=reason,
+            log_kind=log_kind,
+        )
+
     def _read_event(
         self, invitee: Invitee, slot_start: datetime
     ) -> tuple[dict[str, Any] | None, datetime, list[str]]:
@@ -289,12 +295,8 @@ class Outcomes:
             if not store.note_reconcile_look(session, self.job.claim, attempt.id, looks=looks):
                 raise LeaseLost
         if looks < RECONCILE_LOOKS:
-            self.record.release(
-                RequestStatus.UNKNOWN,
-                next_action=NextAction.RECONCILE,
-                at=self.record.now() + self.record.grace,
-                reason=f"booking not found at Calendly (look {looks}); looking again",
-                log_kind="reconciled",
+            self._reconcile_later(
+                f"booking not found at Calendly (look {looks}); looking again", "reconciled"
             )
             return None
         with self.ctx.sessions.begin() as session:
