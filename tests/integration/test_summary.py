@@ -91,20 +91,7 @@ def test_status_summary_counts_names_the_oldest_groups_failures_and_shows_the_pa
     env = {k: v for k, v in os.environ.items() if not k.startswith("AUTOBOOK_")}
     env.update({"AUTOBOOK_DATABASE_URL": url, "AUTOBOOK_REDIS_URL": redis_url})
 
-    def run(*extra: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "autobook", "status", "--summary", *extra],
-            env=env,
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return done.stdout
-
-    text = run()
+    text = _status(env, tmp_path, "--summary")
     assert "requests: waiting 2, unknown 1, failed 3" in text
     assert "oldest waiting: sum-0 for 60m" in text
     assert "oldest unknown: sum-2 for 10m" in text
@@ -113,7 +100,7 @@ def test_status_summary_counts_names_the_oldest_groups_failures_and_shows_the_pa
     assert "sending: PAUSED" in text
     assert "budget token-xyz: general 499/500, invitee:minute 9/10" in text
     assert "next booking can be sent now" in text
-    data = json.loads(run("--json"))
+    data = json.loads(_status(env, tmp_path, "--summary", "--json"))
     assert data["counts"]["failed"] == 3
     assert data["sending_paused"] is True
     assert data["oldest_unknown"]["request_id"] == "sum-2"
