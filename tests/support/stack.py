@@ -165,9 +165,6 @@ class Stack:
 
     # -- requests ------------------------------------------------------------------------
 
-    def ring(self, request_id: str) -> None:
-        self.app.send_task(BOOK_TASK, args=(request_id,))
-
     def send_raw(self, *args: Any, **kwargs: Any) -> None:
         """Put a message straight on the queue, as a producer in another language would."""
         self.app.send_task(BOOK_TASK, args=args, kwargs=kwargs)

@@ -93,9 +93,8 @@ class IntakeContext:
         return self._sealer
 
     def ring(self, request_id: str) -> None:
-        from autobook.tasks import BOOK_TASK
-
-        self.celery.send_task(BOOK_TASK, args=(request_id,))
+        """Ring for one request; raises if the broker could not take it."""
+        self.doorbell.ring_many([request_id])
 
     def ring_many(self, request_ids: Sequence[str]) -> None:
         """Ring for each request, in one round trip; a broker that fails is left be.
