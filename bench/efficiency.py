@@ -499,15 +499,6 @@ def throughput_row(backend: str, count: int) -> Row:
     )
 
 
-def _http_source(stack: Stack) -> str:
-    """An API-key source on the stack's database (`autobook sources add`); its key."""
-    env = {**os.environ, **stack.local.worker_env()}
-    argv = [sys.executable, "-m", "autobook", "sources", "add", "latency", "--json"]
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
-    key: str = json.loads(result.stdout)["secret"]
-    return key
-
-
 def latency_rows(backend: str, samples: int) -> list[Row]:
     """Submit to booked, one request at a time on an idle worker: the Python API, then HTTP.
 
@@ -518,7 +509,7 @@ def latency_rows(backend: str, samples: int) -> list[Row]:
     with stack_for(backend, workers=1, concurrency=2) as stack:
         stack.admin.set_limits({"tier": "unlimited"})
         url, serve = stack.local.start_serve()
-        key = _http_source(stack)
+        key = stack.add_source("latency")
         with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as client:
 
             def post(request: dict[str, Any]) -> None:

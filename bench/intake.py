@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import json
 import multiprocessing
-import os
 import statistics
 import subprocess
 import sys
@@ -227,14 +226,6 @@ def load(
     )
 
 
-def _add_source(stack: Stack) -> str:
-    env = {**os.environ, **stack.local.worker_env()}
-    argv = [sys.executable, "-m", "autobook", "sources", "add", "bench", "--rate", RATE, "--json"]
-    result = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
-    key: str = json.loads(result.stdout)["secret"]
-    return key
-
-
 @dataclass(frozen=True)
 class Row:
     name: str
@@ -271,7 +262,7 @@ def bench_backend(
         tempfile.TemporaryDirectory() as tmp,
         running_stack(backend, Path(tmp), workers=0) as stack,
     ):
-        key = _add_source(stack)
+        key = stack.add_source("bench", "--rate", RATE)
         for group_commit in dict.fromkeys(row.group_commit for row in ROWS):
             url, process, serve = _start_serve(stack, serve_workers, group_commit)
             # Warm up: connections, caches, the database's plans.

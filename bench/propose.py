@@ -33,7 +33,7 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.intake import _add_source
+from bench.intake import RATE
 from tests.support.stack import running_stack
 
 TARGET_P50_MS = 300.0
@@ -141,7 +141,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as tmp,
         running_stack("embedded", Path(tmp), workers=0) as stack,
     ):
-        key = _add_source(stack)
+        key = stack.add_source("bench", "--rate", RATE)
         serves = [
             _start(stack, SHARED, None, key),
             _start(stack, NAIVE, "0", key),

@@ -11,8 +11,11 @@ does), outcomes are read from the database, and the truth is read from the sandb
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
+import subprocess
+import sys
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -164,6 +167,14 @@ class Stack:
                 self.app.close()
 
     # -- requests ------------------------------------------------------------------------
+
+    def add_source(self, name: str, *options: str) -> str:
+        """`autobook sources add NAME --json [OPTIONS]` on this stack's database; the API key."""
+        env = {**os.environ, **self.local.worker_env()}
+        argv = [sys.executable, "-m", "autobook", "sources", "add", name, "--json", *options]
+        result = subprocess.run(argv, capture_output=True, text=True, env=env, check=True)
+        key: str = json.loads(result.stdout)["secret"]
+        return key
 
     def send_raw(self, *args: Any, **kwargs: Any) -> None:
         """Put a message straight on the queue, as a producer in another language would."""
