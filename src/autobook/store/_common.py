@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, or_, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, or_, select, update
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session, SessionTransactionOrigin
 from autobook.errors import AutobookError
 from autobook.models import (
     TERMINAL_STATUSES,
+    Base,
     BookingRequestRow,
     NextAction,
     ServiceStateRow,
@@ -44,6 +45,14 @@ from autobook.models import (
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table: Core statements on it skip the ORM's per-row work (the hot paths), and
+    an INSERT on it with a dict of parameters is not taken for an ORM bulk insert."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class StoreError(AutobookError):

@@ -19,7 +19,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Integer, Table, Update, bindparam, insert, select, update
+from sqlalchemy import Insert, Integer, Update, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from autobook.models import (
@@ -37,6 +37,7 @@ from autobook.store._common import (
     dialect_name,
     now_or_utcnow,
     sending_is_paused,
+    table_of,
     transactional,
 )
 from autobook.store.lifecycle import fenced_update
@@ -156,8 +157,7 @@ def _intent_statement() -> Insert:
     row. Its parameters are INTENT_FIELDS, each prefixed `intent_`."""
     # The table, not the ORM entity: with its parameters given as a dict, an ORM insert is
     # taken for a bulk insert of that one row.
-    table = Attempt.__table__
-    assert isinstance(table, Table)
+    table = table_of(Attempt)
     # Named apart from every column: an executed UPDATE or INSERT takes a parameter named as
     # one of its columns for a value to set.
     bound = {name: bindparam(f"intent_{name}", type_=table.c[name].type) for name in INTENT_FIELDS}
@@ -258,7 +258,7 @@ def _fenced_move_statement(state: AttemptState, fields: tuple[str, ...]) -> Upda
         .returning(BookingRequestRow.id)
         .cte("fenced")
     )
-    columns = Attempt.__table__.c
+    columns = table_of(Attempt).c
     return (
         update(Attempt)
         .where(

@@ -38,7 +38,14 @@ from autobook.models import (
     BookingRequestRow,
     UTCDateTime,
 )
-from autobook.store._common import Claim, aware_utc, dialect_name, now_or_utcnow, transactional
+from autobook.store._common import (
+    Claim,
+    aware_utc,
+    dialect_name,
+    now_or_utcnow,
+    table_of,
+    transactional,
+)
 from autobook.store.lifecycle import fenced_update
 
 Attempt = BookingAttemptRow
@@ -111,7 +118,7 @@ def _lock_statement(fields: tuple[str, ...]) -> Update:
     fields (building a statement cost more CPU than running it). Parameters: `p_pk`, `p_fence`
     and `p_<field>`, named apart from the columns (an executed UPDATE takes a parameter named as
     a column for a value to set)."""
-    columns = BookingRequestRow.__table__.c
+    columns = table_of(BookingRequestRow).c
     return (
         update(BookingRequestRow)
         .where(

@@ -30,14 +30,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, Update, bindparam, case, insert, literal, select, update
+from sqlalchemy import Update, bindparam, case, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from autobook.callbacks.event import event_name
 from autobook.models import (
-    Base,
     BookingRequestRow,
     LogKind,
     NextAction,
@@ -53,10 +52,13 @@ from autobook.store._common import (
     dialect_name,
     is_claimable,
     now_or_utcnow,
+    table_of,
     transactional,
 )
 
 Row = BookingRequestRow
+# History lines go in through the table: one INSERT however many lines (see `log_many`).
+_LOG_TABLE = table_of(RequestLogRow)
 
 # Columns a claim holder may set. The others are the store's own: identity, the raw payload,
 # the lease and fence, the dispatch mark, the attempt counter and the timestamps.
@@ -162,7 +164,7 @@ def _insert_ignoring_known(session: Session, values: list[dict[str, Any]]) -> An
 def _insert_many_ignoring_known(session: Session) -> Any:
     """The same, as one statement for many parameter sets: SQLAlchemy compiles it once and
     sends the sets as multi-row INSERTs ("insertmanyvalues"), RETURNING the rows it inserted."""
-    table = _table(BookingRequestRow)
+    table = table_of(BookingRequestRow)
     backend = dialect_name(session)
     if backend == "postgresql":
         statement = postgresql_insert(table).on_conflict_do_nothing(index_elements=["request_id"])
@@ -237,15 +239,8 @@ class Recorded:
     payload: Any
 
 
-def _table(model: type[Base]) -> Table:
-    """A model's table: Core statements on it skip the ORM's per-row work (the hot paths)."""
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 def _recorded_columns() -> tuple[Any, ...]:
-    c = _table(BookingRequestRow).c
+    c = table_of(BookingRequestRow).c
     return (c.id, c.request_id, c.status, c.reason, c.next_action_at, c.source_id, c.payload)
 
 
@@ -278,7 +273,7 @@ def intake_many(
         kind = str(_intake_log_kind(status))
         logs.append({"request_pk": pk, "at": now, "kind": kind, "message": message, "data": None})
     if logs:
-        session.execute(insert(_table(RequestLogRow)), logs)
+        session.execute(insert(_LOG_TABLE), logs)
     for request_id, pk in new_pks.items():
         status = RequestStatus(entries[first[request_id]].status)
         if status.is_terminal:
@@ -615,7 +610,7 @@ def _finished_release_statement(fields: tuple[str, ...]) -> Update:
     fenced = (Row.id == bindparam("p_pk"), Row.fence == bindparam("p_fence"))
     locked = select(Row.id, Row.status).where(*fenced).with_for_update(of=Row)
     before = locked.subquery("before")
-    columns = Row.__table__.c
+    columns = table_of(Row).c
     return (
         update(Row)
         .where(*fenced, Row.id == before.c.id)
@@ -633,15 +628,6 @@ def _insert_log(
             request_pk=request_pk, at=at, kind=str(kind), message=message, data=data
         )
     )
-
-
-def _log_table() -> Table:
-    table = RequestLogRow.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-_LOG_TABLE = _log_table()
 
 
 @dataclass(frozen=True)
